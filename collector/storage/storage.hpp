@@ -1,0 +1,91 @@
+#pragma once
+// The collector's narrow storage interface. SQLite (sqlite_storage.hpp) is the embedded default;
+// a later backend (PostgreSQL) implements the same interface so several collectors can share a store.
+// Threading: one storage object is one database connection and is used by one thread at a time.
+// Every call blocks: never call one on the io thread (see store.hpp for the async front).
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace corvid::collector {
+
+enum class role { viewer = 1, operator_ = 2, admin = 3 }; // ordered: a higher role may do all a lower may
+std::optional<role> role_from_name(std::string_view name);
+std::string_view role_name(role r);
+
+struct user_record {
+    std::string username;
+    std::string password_hash; // libsodium crypto_pwhash_str (argon2id) string
+    collector::role role = role::viewer;
+    std::int64_t created_at_ms = 0;
+};
+
+struct server_record {
+    std::string id; // uuid v4
+    std::string name;
+    bool enabled = true;
+    std::int64_t created_at_ms = 0;
+    std::optional<std::int64_t> last_seen_ms;
+    std::string hostname, agent_version; // as the agent last reported them
+};
+
+// One sample as stored: headline numbers as columns (for queries and rollups), the whole
+// sample_data as its JSON encoding (proto::encode_sample_data) in `data_json`.
+struct sample_row {
+    std::string server_id;
+    std::int64_t timestamp_ms = 0;
+    std::optional<double> cpu_percent, memory_percent, load1;
+    std::string data_json;
+};
+
+enum class storage_errc {
+    io_error = 1,    // SQLite could not read or write (disk full, permissions, I/O error)
+    corrupt,         // the file is not a database or is damaged
+    busy,            // another connection held a lock past the busy timeout
+    already_exists,  // a unique name or id is taken
+    schema_too_new,  // the file was written by a newer Corvid
+    internal,        // anything else SQLite reports
+};
+const boost::system::error_category& storage_category();
+boost::system::error_code make_error_code(storage_errc e);
+
+template <class T> using storage_result = boost::system::result<T>;
+
+class storage {
+public:
+    virtual ~storage() = default;
+
+    virtual storage_result<void> add_user(const user_record& user) = 0;
+    virtual storage_result<std::optional<user_record>> find_user(std::string_view username) = 0;
+    virtual storage_result<std::size_t> count_users() = 0;
+
+    virtual storage_result<void> add_server(const server_record& server, std::string_view api_key_hash) = 0;
+    virtual storage_result<std::vector<server_record>> list_servers() = 0;
+    virtual storage_result<std::optional<server_record>> find_server(std::string_view id) = 0;
+    // Only enabled servers are found by key.
+    virtual storage_result<std::optional<server_record>> find_server_by_key_hash(std::string_view api_key_hash) = 0;
+    // false: no such server.
+    virtual storage_result<bool> replace_api_key_hash(std::string_view id, std::string_view api_key_hash) = 0;
+    // Deletes the server and all its samples. false: no such server.
+    virtual storage_result<bool> delete_server(std::string_view id) = 0;
+    virtual storage_result<void> record_agent_seen(std::string_view id, std::int64_t last_seen_ms,
+                                                   std::string_view hostname, std::string_view agent_version) = 0;
+
+    // All rows in one transaction. Element i of the result is true when row i was new and false
+    // when a row with the same (server_id, timestamp_ms) was already stored (it is left as it was).
+    virtual storage_result<std::vector<bool>> insert_samples(std::span<const sample_row> rows) = 0;
+    // Oldest first, from_ms <= timestamp_ms <= to_ms, at most `limit` rows.
+    virtual storage_result<std::vector<sample_row>> samples_between(std::string_view server_id, std::int64_t from_ms,
+                                                                    std::int64_t to_ms, std::size_t limit) = 0;
+    virtual storage_result<std::optional<sample_row>> latest_sample(std::string_view server_id) = 0;
+    // Retention: deletes at most max_rows samples older than cutoff_ms; returns how many it deleted.
+    virtual storage_result<std::size_t> delete_samples_before(std::int64_t cutoff_ms, std::size_t max_rows) = 0;
+};
+
+} // namespace corvid::collector
+
+template <> struct boost::system::is_error_code_enum<corvid::collector::storage_errc> : std::true_type {};

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs exactly the Debian packages that building and testing Corvid need.
+# Idempotent and quiet when everything is already present; run as root (or via sudo).
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ cmake ninja-build ccache pkg-config
+  # libraries (Boost 1.81, not Debian's 1.74 default)
+  libboost1.81-dev libsimdjson-dev libfmt-dev libsqlite3-dev libssl-dev
+  libsodium-dev libtomlplusplus-dev libsystemd-dev doctest-dev
+  # integration tests drive the binaries over their public sockets with Python
+  python3 python3-websockets
+  # tests: sqlite3 CLI to inspect the collector's database, openssl CLI for test keys
+  sqlite3 openssl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "installed" ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
+echo "build-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,77 @@
+#pragma once
+// Decoding and encoding of wire protocol v1 (proto/PROTOCOL.md).
+// Decoders: simdjson on-demand into the typed structs of messages.hpp. Unknown fields are ignored;
+// a missing or mistyped required field, a non-object, trailing content or a value outside its
+// range is a decode_error whose message names the field ("metrics.seq: expected unsigned integer").
+// Encoders: fmt plus corvid::append_json_string, so output is always valid UTF-8 JSON.
+// All functions are pure and thread-safe.
+#include <boost/system/result.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "proto/messages.hpp"
+
+namespace corvid::proto {
+
+enum class decode_errc {
+    not_json = 1,     // not parseable as JSON, or nested too deep
+    not_object,       // the document is not a JSON object
+    missing_type,     // no "type" string
+    unknown_type,     // a "type" this protocol version does not define
+    unexpected_type,  // a defined type the receiver does not accept
+    missing_field,
+    wrong_type,       // a field of the wrong JSON type
+    invalid_value,    // right type, out of range (negative byte count, bad timestamp, ...)
+    trailing_content, // bytes after the object
+};
+
+struct decode_error {
+    decode_errc code;
+    std::string message;
+};
+
+template <class T> using decode_result = boost::system::result<T, decode_error>;
+
+// The largest text frame either side accepts; larger frames are refused before parsing.
+inline constexpr std::size_t max_frame_bytes = 1 << 20;
+
+decode_result<from_agent> decode_from_agent(std::string_view json);
+decode_result<from_collector> decode_from_collector(std::string_view json);
+decode_result<from_frontend> decode_from_frontend(std::string_view json);
+// The "data" object of a sample on its own, as the collector stores it.
+decode_result<sample_data> decode_sample_data(std::string_view json);
+
+// ---- top-level fields of sample_data, for frontend field selection -------------------------
+
+enum class sample_field : unsigned {
+    cpu_percent, memory_percent, load, uptime_s, cpu, memory, disk_usage, disk_io, network, count_
+};
+using field_mask = std::uint32_t;
+inline constexpr field_mask all_fields = (1u << static_cast<unsigned>(sample_field::count_)) - 1;
+constexpr field_mask mask_of(sample_field f) { return 1u << static_cast<unsigned>(f); }
+std::optional<sample_field> sample_field_from_name(std::string_view name);
+
+// ---- encoders --------------------------------------------------------------------------------
+
+std::string encode(const auth_request&);
+std::string encode(const metrics&);
+std::string encode(const auth_success&);
+std::string encode(const ack&);
+std::string encode(const ping&);
+std::string encode(const pong&);
+std::string encode(const error&);
+std::string encode(const frontend_auth&);
+std::string encode(const subscribe&);
+
+// {"timestamp":…, …fields in mask…}; "timestamp" is always present.
+std::string encode_sample_data(const sample_data&, field_mask mask = all_fields);
+// collector -> frontend: {"type":"metrics","server_id":…,"data":{…}}
+std::string encode_frontend_metrics(std::string_view server_id, const sample_data&, field_mask mask = all_fields);
+// collector -> frontend: {"type":"history","data":[{…},…]} oldest first
+std::string encode_history(const std::vector<sample_data>&, field_mask mask = all_fields);
+// collector -> frontend: {"type":"status","data":{"online":…,"last_seen":"…"|null}}
+std::string encode_status(bool online, std::optional<std::int64_t> last_seen_ms);
+
+} // namespace corvid::proto

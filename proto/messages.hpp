@@ -1,0 +1,131 @@
+#pragma once
+// The typed messages of Corvid wire protocol v1. proto/PROTOCOL.md is normative; these structs
+// mirror it one to one. Times are Unix milliseconds here and ISO 8601 UTC with ms on the wire.
+// A metric section that is absent (std::nullopt, or an empty vector) means the agent did not
+// collect it: the collector disabled, or failed this interval.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace corvid::proto {
+
+// ---- metrics sample ------------------------------------------------------------------------
+
+struct cpu_stats {
+    double user = 0, system = 0, iowait = 0, steal = 0; // percent of all CPU time, 0-100
+    std::vector<double> cores;                           // busy percent per core, 0-100
+    bool operator==(const cpu_stats&) const = default;
+};
+
+struct memory_stats {
+    std::uint64_t total_bytes = 0, used_bytes = 0, available_bytes = 0;
+    std::uint64_t swap_total_bytes = 0, swap_used_bytes = 0;
+    bool operator==(const memory_stats&) const = default;
+};
+
+struct disk_usage {
+    std::string mount, device, fs;
+    std::uint64_t total_bytes = 0, used_bytes = 0;
+    double percent = 0;
+    bool operator==(const disk_usage&) const = default;
+};
+
+struct disk_io {
+    std::string device;
+    double read_bytes_per_s = 0, write_bytes_per_s = 0;
+    bool operator==(const disk_io&) const = default;
+};
+
+struct network_interface {
+    std::string interface;
+    double rx_bytes_per_s = 0, tx_bytes_per_s = 0;
+    std::uint64_t rx_bytes_total = 0, tx_bytes_total = 0;
+    bool operator==(const network_interface&) const = default;
+};
+
+// One sample's measurements: the "data" object frontends receive and the REST history returns.
+struct sample_data {
+    std::int64_t timestamp_ms = 0;
+    std::optional<double> cpu_percent;
+    std::optional<double> memory_percent;
+    std::optional<std::array<double, 3>> load; // 1, 5, 15 minutes
+    std::optional<std::uint64_t> uptime_s;
+    std::optional<cpu_stats> cpu;
+    std::optional<memory_stats> memory;
+    std::vector<disk_usage> disk_usage;
+    std::vector<disk_io> disk_io;
+    std::vector<network_interface> network;
+    bool operator==(const sample_data&) const = default;
+};
+
+// ---- agent -> collector --------------------------------------------------------------------
+
+struct auth_request {
+    std::string api_key, agent_version, hostname;
+    bool operator==(const auth_request&) const = default;
+};
+
+struct metrics {
+    std::string server_id;
+    std::uint64_t seq = 0;
+    sample_data data;
+    bool operator==(const metrics&) const = default;
+};
+
+// ---- collector -> agent --------------------------------------------------------------------
+
+struct auth_success {
+    std::string server_id;
+    std::string message = "Connected successfully";
+    bool operator==(const auth_success&) const = default;
+};
+
+// Every sample with seq <= this one on `stream` is committed to disk.
+struct ack {
+    std::uint64_t seq = 0;
+    std::string stream = "metrics";
+    bool operator==(const ack&) const = default;
+};
+
+// ---- either direction ----------------------------------------------------------------------
+
+struct ping {
+    bool operator==(const ping&) const = default;
+};
+
+struct pong {
+    std::int64_t timestamp_ms = 0;
+    bool operator==(const pong&) const = default;
+};
+
+struct error {
+    std::string code; // "auth_failed", "invalid_message", "invalid_subscription", ...
+    std::string message;
+    std::optional<std::uint32_t> retry_after_s;
+    bool operator==(const error&) const = default;
+};
+
+// ---- frontend <-> collector ----------------------------------------------------------------
+
+struct frontend_auth {
+    std::string token;
+    bool operator==(const frontend_auth&) const = default;
+};
+
+struct subscribe {
+    std::vector<std::string> metrics;       // top-level sample_data field names; empty = all
+    std::optional<std::int64_t> min_interval_ms; // validated by the collector: 100-60000
+    std::optional<std::int64_t> history_s;       // validated by the collector: 0-86400
+    bool operator==(const subscribe&) const = default;
+};
+
+// What each side may receive. A decoder rejects a valid message of a type the receiver does not
+// expect (an agent sending "auth_success") as invalid_message, naming the type.
+using from_agent = std::variant<auth_request, metrics, ping, pong, error>;
+using from_collector = std::variant<auth_success, ack, ping, pong, error>;
+using from_frontend = std::variant<frontend_auth, subscribe, ping, pong>;
+
+} // namespace corvid::proto
