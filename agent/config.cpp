@@ -1,1 +1,587 @@
-// placeholder: being written
+// The agent's configuration: TOML file, then environment, then flags (see config.hpp).
+// Called once at start-up on the main thread; it reads files and stats them, so it blocks.
+#include "agent/config.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <fmt/format.h>
+#include <span>
+#include <sys/stat.h>
+#include <toml++/toml.h>
+
+#include "common/file_util.hpp"
+#include "common/log.hpp"
+
+namespace corvid::agent {
+namespace {
+
+constexpr const char* default_config_path = "/etc/corvid/agent.toml";
+constexpr int min_interval_s = 1;
+constexpr int max_interval_s = 60;
+// The key file is read again on every connection attempt; this only bounds the start-up check.
+constexpr std::size_t max_key_file_bytes = 64 * 1024;
+
+// ---- value checks shared by the file, the environment and the flags; each returns the problem ----
+
+// host[:port] or [v6]:port after the scheme, without credentials (a key in a URL ends up in logs).
+std::optional<std::string> check_collector_url(std::string_view url)
+{
+    for (const char c : url)
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+            return "must not contain spaces or control characters";
+    std::string_view rest;
+    if (url.starts_with("ws://"))
+        rest = url.substr(5);
+    else if (url.starts_with("wss://"))
+        rest = url.substr(6);
+    else if (const auto scheme = url.find("://"); scheme != std::string_view::npos)
+        // Only the scheme is echoed: the rest may hold credentials.
+        return fmt::format("must start with ws:// or wss:// (got {}://)", url.substr(0, scheme));
+    else
+        return "must start with ws:// or wss://";
+    const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+    if (authority.find('@') != std::string_view::npos)
+        return "must not contain user credentials; set api_key_file instead";
+    std::string_view host = authority, port;
+    if (authority.starts_with('[')) {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos)
+            return "has an unterminated IPv6 address";
+        host = authority.substr(1, close - 1);
+        const auto after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':')
+                return "has text after the IPv6 address";
+            port = after.substr(1);
+            if (port.empty())
+                return "has an empty port";
+        }
+    } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+        if (port.empty())
+            return "has an empty port";
+    }
+    if (host.empty())
+        return "has no host";
+    if (!port.empty()) {
+        unsigned value = 0;
+        const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+        if (ec != std::errc{} || end != port.data() + port.size() || value < 1 || value > 65535)
+            return fmt::format("has an invalid port \"{}\" (1-65535)", port);
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> check_interval(std::int64_t v)
+{
+    if (v < min_interval_s || v > max_interval_s)
+        return fmt::format("must be between {} and {} seconds (got {})", min_interval_s, max_interval_s, v);
+    return std::nullopt;
+}
+
+std::optional<std::string> check_log_level(std::string_view v)
+{
+    log::level ignored{};
+    if (!log::parse_level(v, ignored))
+        return fmt::format("must be debug, info, notice, warn or error (got \"{}\")", v);
+    return std::nullopt;
+}
+
+std::optional<std::string> check_not_empty(std::string_view v)
+{
+    if (v.empty())
+        return "must not be empty";
+    return std::nullopt;
+}
+
+// Device and interface names become path components under /sys, so a '/' would escape the tree.
+std::optional<std::string> check_device_name(std::string_view v)
+{
+    if (v.empty() || v.find('/') != std::string_view::npos || v == "." || v == "..")
+        return fmt::format("\"{}\" is not a device name", v);
+    return std::nullopt;
+}
+
+// ---- TOML helpers ----
+
+std::string_view type_name(const toml::node& n)
+{
+    switch (n.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    case toml::node_type::none: break;
+    }
+    return "nothing";
+}
+
+// Typo help for unknown keys: a known key within a small edit distance (1 for short keys, where
+// 2 edits would turn most words into another).
+std::size_t edit_distance(std::string_view a, std::string_view b)
+{
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diag = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+std::string suggestion(std::string_view unknown, std::span<const std::string_view> known)
+{
+    for (const auto k : known)
+        if (edit_distance(unknown, k) <= (k.size() >= 6 ? 2u : 1u))
+            return fmt::format(" (did you mean \"{}\"?)", k);
+    return {};
+}
+
+// Errors carry "file:line:column: key: problem" so the operator can go straight to the line.
+class toml_reader {
+public:
+    explicit toml_reader(std::string_view source) : source_(source) {}
+
+    config_error at(const toml::source_region& where, const std::string& key, std::string_view problem) const
+    {
+        // A quoted TOML key may hold anything; the message stays one line.
+        std::string shown = key;
+        for (char& c : shown)
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+                c = '?';
+        if (where.begin)
+            return {key, fmt::format("{}:{}:{}: {}: {}", source_, where.begin.line, where.begin.column, shown, problem)};
+        return {key, fmt::format("{}: {}: {}", source_, shown, problem)};
+    }
+
+    config_error wrong_type(const toml::node& n, const std::string& key, std::string_view expected) const
+    {
+        return at(n.source(), key, fmt::format("expected {}, got {}", expected, type_name(n)));
+    }
+
+    config_error unknown(const toml::key& k, const std::string& full_key, bool is_table,
+                         std::span<const std::string_view> known) const
+    {
+        return at(k.source(), full_key,
+                  fmt::format("unknown {}{}", is_table ? "table" : "key", suggestion(k.str(), known)));
+    }
+
+    std::optional<config_error> string(const toml::node& n, const std::string& key, std::string& out,
+                                       std::optional<std::string> (*check)(std::string_view) = nullptr) const
+    {
+        const auto* v = n.as_string();
+        if (!v)
+            return wrong_type(n, key, "a string");
+        if (check)
+            if (auto problem = check(v->get()))
+                return at(n.source(), key, *problem);
+        out = v->get();
+        return std::nullopt;
+    }
+
+    std::optional<config_error> boolean(const toml::node& n, const std::string& key, bool& out) const
+    {
+        const auto* v = n.as_boolean();
+        if (!v)
+            return wrong_type(n, key, "a boolean");
+        out = v->get();
+        return std::nullopt;
+    }
+
+    std::optional<config_error> name_list(const toml::node& n, const std::string& key,
+                                          std::vector<std::string>& out) const
+    {
+        const auto* arr = n.as_array();
+        if (!arr)
+            return wrong_type(n, key, "an array of strings");
+        std::vector<std::string> names;
+        for (const auto& item : *arr) {
+            const auto* s = item.as_string();
+            if (!s)
+                return wrong_type(item, key, "an array of strings");
+            if (auto problem = check_device_name(s->get()))
+                return at(item.source(), key, *problem);
+            names.push_back(s->get());
+        }
+        out = std::move(names);
+        return std::nullopt;
+    }
+
+private:
+    std::string_view source_;
+};
+
+std::optional<config_error> apply_collectors(const toml_reader& r, const toml::table& t, collector_toggles& on)
+{
+    static constexpr std::string_view known[] = {"cpu",     "memory", "disk_usage", "disk_io",
+                                                 "network", "load",   "uptime"};
+    for (auto&& [k, v] : t) {
+        const std::string key = "collectors." + std::string(k.str());
+        bool* target = nullptr;
+        if (k == "cpu") target = &on.cpu;
+        else if (k == "memory") target = &on.memory;
+        else if (k == "disk_usage") target = &on.disk_usage;
+        else if (k == "disk_io") target = &on.disk_io;
+        else if (k == "network") target = &on.network;
+        else if (k == "load") target = &on.load;
+        else if (k == "uptime") target = &on.uptime;
+        else return r.unknown(k, key, v.is_table(), known);
+        if (auto e = r.boolean(v, key, *target))
+            return e;
+    }
+    return std::nullopt;
+}
+
+// [disk_io] and [network] hold one key each: the names reported although filtered by default.
+std::optional<config_error> apply_include_table(const toml_reader& r, const toml::table& t, std::string_view table,
+                                                std::vector<std::string>& out)
+{
+    for (auto&& [k, v] : t) {
+        const std::string key = fmt::format("{}.{}", table, k.str());
+        if (k != "include")
+        {
+            static constexpr std::string_view known[] = {"include"};
+            return r.unknown(k, key, v.is_table(), known);
+        }
+        if (auto e = r.name_list(v, key, out))
+            return e;
+    }
+    return std::nullopt;
+}
+
+std::optional<config_error> apply_host(const toml_reader& r, const toml::table& t, host_paths& paths)
+{
+    for (auto&& [k, v] : t) {
+        const std::string key = "host." + std::string(k.str());
+        std::string* target = nullptr;
+        if (k == "proc") target = &paths.proc;
+        else if (k == "sys") target = &paths.sys;
+        else {
+            static constexpr std::string_view known[] = {"proc", "sys"};
+            return r.unknown(k, key, v.is_table(), known);
+        }
+        if (auto e = r.string(v, key, *target, check_not_empty))
+            return e;
+    }
+    return std::nullopt;
+}
+
+// ---- the command line ----
+
+enum class flag_id {
+    config, collector_url, api_key_file, interval, state_dir, ca_file, log_level, proc_root, sys_root,
+    once, version, help
+};
+
+struct flag_spec {
+    std::string_view name;
+    flag_id id;
+    bool takes_value;
+};
+
+constexpr flag_spec flag_specs[] = {
+    {"--config", flag_id::config, true},       {"--collector-url", flag_id::collector_url, true},
+    {"--api-key-file", flag_id::api_key_file, true}, {"--interval", flag_id::interval, true},
+    {"--state-dir", flag_id::state_dir, true}, {"--ca-file", flag_id::ca_file, true},
+    {"--log-level", flag_id::log_level, true}, {"--proc-root", flag_id::proc_root, true},
+    {"--sys-root", flag_id::sys_root, true},   {"--once", flag_id::once, false},
+    {"--version", flag_id::version, false},    {"--help", flag_id::help, false},
+};
+
+struct parsed_flag {
+    std::string name;
+    flag_id id;
+    std::string value;
+};
+
+boost::system::result<std::vector<parsed_flag>, config_error> parse_flags(int argc, const char* const* argv)
+{
+    std::vector<parsed_flag> out;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (!arg.starts_with("--") || arg == "--")
+            return config_error{std::string(arg), fmt::format("unexpected argument \"{}\"; see --help", arg)};
+        const auto eq = arg.find('=');
+        const std::string name(arg.substr(0, eq));
+        const flag_spec* spec = nullptr;
+        for (const auto& s : flag_specs)
+            if (s.name == name)
+                spec = &s;
+        if (!spec) {
+            if (name == "--api-key")
+                return config_error{name, "there is no --api-key flag (the command line is visible in ps); use "
+                                          "--api-key-file, api_key_file in the config file or CORVID_API_KEY"};
+            return config_error{name, fmt::format("unknown flag {}; see --help", name)};
+        }
+        parsed_flag f{name, spec->id, {}};
+        if (spec->takes_value) {
+            if (eq != std::string_view::npos)
+                f.value = arg.substr(eq + 1);
+            // A following "--x" is taken as a forgotten value rather than a path that starts with "--".
+            else if (i + 1 < argc && !std::string_view(argv[i + 1]).starts_with("--"))
+                f.value = argv[++i];
+            else
+                return config_error{name, fmt::format("{} needs a value", name)};
+        } else if (eq != std::string_view::npos) {
+            return config_error{name, fmt::format("{} takes no value", name)};
+        }
+        out.push_back(std::move(f));
+    }
+    return out;
+}
+
+std::optional<config_error> checked(const std::string& key, std::string_view value,
+                                     std::optional<std::string> (*check)(std::string_view), std::string& out)
+{
+    if (auto problem = check(value))
+        return config_error{key, fmt::format("{}: {}", key, *problem)};
+    out = value;
+    return std::nullopt;
+}
+
+std::optional<config_error> apply_flag(agent_config& cfg, const parsed_flag& f)
+{
+    switch (f.id) {
+    case flag_id::collector_url: return checked(f.name, f.value, check_collector_url, cfg.collector_url);
+    case flag_id::api_key_file:
+        // The key sources are alternatives: the later source replaces an inline key from an earlier one.
+        cfg.api_key.clear();
+        return checked(f.name, f.value, check_not_empty, cfg.api_key_file);
+    case flag_id::interval: {
+        std::int64_t v = 0;
+        const auto [end, ec] = std::from_chars(f.value.data(), f.value.data() + f.value.size(), v);
+        if (ec != std::errc{} || end != f.value.data() + f.value.size())
+            return config_error{f.name, fmt::format("{}: \"{}\" is not a whole number of seconds", f.name, f.value)};
+        if (auto problem = check_interval(v))
+            return config_error{f.name, fmt::format("{}: {}", f.name, *problem)};
+        cfg.interval_s = static_cast<int>(v);
+        return std::nullopt;
+    }
+    case flag_id::state_dir: return checked(f.name, f.value, check_not_empty, cfg.state_dir);
+    case flag_id::ca_file: cfg.ca_file = f.value; return std::nullopt; // "" restores the system CAs
+    case flag_id::log_level: return checked(f.name, f.value, check_log_level, cfg.log_level);
+    case flag_id::proc_root: return checked(f.name, f.value, check_not_empty, cfg.sampler.paths.proc);
+    case flag_id::sys_root: return checked(f.name, f.value, check_not_empty, cfg.sampler.paths.sys);
+    case flag_id::config:
+    case flag_id::once:
+    case flag_id::version:
+    case flag_id::help: return std::nullopt; // handled by the caller
+    }
+    return std::nullopt;
+}
+
+// Empty variables count as unset: a unit file's blank Environment= line should not wipe the file's value.
+std::optional<std::string> lookup(const env_lookup& env, const std::string& name)
+{
+    if (!env)
+        return std::nullopt;
+    auto v = env(name);
+    if (v && v->empty())
+        return std::nullopt;
+    return v;
+}
+
+bool exists(const std::string& path)
+{
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0;
+}
+
+// Group/others permission bits, or 0 when the file cannot be stat'ed (it was just read, so rare).
+mode_t shared_bits(const std::string& path)
+{
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+        return 0;
+    return st.st_mode & (S_IRWXG | S_IRWXO);
+}
+
+} // namespace
+
+std::optional<config_error> apply_agent_toml(agent_config& cfg, std::string_view toml_text, std::string_view source)
+{
+    toml::table root;
+    try {
+        root = toml::parse(toml_text, source);
+    } catch (const toml::parse_error& e) {
+        const auto& at = e.source().begin;
+        return config_error{"", fmt::format("{}:{}:{}: TOML syntax error: {}", source, at.line, at.column,
+                                            e.description())};
+    }
+    static constexpr std::string_view known[] = {
+        "collector_url", "api_key", "api_key_file", "interval_s", "state_dir", "ca_file", "log_level",
+        "collectors",    "disk_io", "network",      "host"};
+    const toml_reader r(source);
+    // Work on a copy so a file with an error changes nothing.
+    agent_config next = cfg;
+    for (auto&& [k, v] : root) {
+        const std::string key(k.str());
+        std::optional<config_error> e;
+        if (key == "collector_url")
+            e = r.string(v, key, next.collector_url, check_collector_url);
+        else if (key == "api_key")
+            e = r.string(v, key, next.api_key, check_not_empty);
+        else if (key == "api_key_file")
+            e = r.string(v, key, next.api_key_file, check_not_empty);
+        else if (key == "interval_s") {
+            const auto* i = v.as_integer();
+            if (!i)
+                e = r.wrong_type(v, key, "an integer");
+            else if (auto problem = check_interval(i->get()))
+                e = r.at(v.source(), key, *problem);
+            else
+                next.interval_s = static_cast<int>(i->get());
+        } else if (key == "state_dir")
+            e = r.string(v, key, next.state_dir, check_not_empty);
+        else if (key == "ca_file")
+            e = r.string(v, key, next.ca_file);
+        else if (key == "log_level")
+            e = r.string(v, key, next.log_level, check_log_level);
+        else if (key == "collectors" || key == "disk_io" || key == "network" || key == "host") {
+            const auto* t = v.as_table();
+            if (!t)
+                e = r.wrong_type(v, key, "a table");
+            else if (key == "collectors")
+                e = apply_collectors(r, *t, next.sampler.enabled);
+            else if (key == "disk_io")
+                e = apply_include_table(r, *t, key, next.sampler.disk_io_include);
+            else if (key == "network")
+                e = apply_include_table(r, *t, key, next.sampler.network_include);
+            else
+                e = apply_host(r, *t, next.sampler.paths);
+        } else
+            e = r.unknown(k, key, v.is_table(), known);
+        if (e)
+            return e;
+    }
+    // Two sources for one secret in one file is ambiguous; make the operator pick.
+    if (root.contains("api_key") && root.contains("api_key_file"))
+        return r.at(root.get("api_key_file")->source(), "api_key_file", "set either api_key or api_key_file, not both");
+    cfg = std::move(next);
+    return std::nullopt;
+}
+
+boost::system::result<agent_invocation, config_error> load_agent_invocation(int argc, const char* const* argv,
+                                                                            const env_lookup& env)
+{
+    auto flags = parse_flags(argc, argv);
+    if (!flags)
+        return flags.error();
+
+    agent_invocation inv;
+    std::optional<std::string> explicit_config;
+    for (const auto& f : *flags) {
+        if (f.id == flag_id::once) inv.once = true;
+        else if (f.id == flag_id::version) inv.version = true;
+        else if (f.id == flag_id::help) inv.help = true;
+        else if (f.id == flag_id::config) explicit_config = f.value;
+    }
+    // Help and version must work even when the installed config file is broken.
+    if (inv.help || inv.version)
+        return inv;
+
+    // 1. The file.
+    bool file_has_inline_key = false;
+    if (explicit_config && explicit_config->empty())
+        return config_error{"--config", "--config needs a file name"};
+    const std::string path = explicit_config ? *explicit_config : std::string(default_config_path);
+    if (explicit_config || exists(path)) {
+        auto text = read_file(path);
+        if (!text)
+            return config_error{explicit_config ? "--config" : path,
+                                fmt::format("cannot read config file {}: {}", path, text.error().message())};
+        if (auto e = apply_agent_toml(inv.config, *text, path))
+            return *e;
+        inv.config_path = path;
+        file_has_inline_key = !inv.config.api_key.empty();
+    }
+
+    // 2. The environment.
+    if (auto url = lookup(env, "CORVID_COLLECTOR_URL"))
+        if (auto e = checked("CORVID_COLLECTOR_URL", *url, check_collector_url, inv.config.collector_url))
+            return *e;
+    if (auto key = lookup(env, "CORVID_API_KEY")) {
+        inv.config.api_key = *key;
+        inv.config.api_key_file.clear();
+    }
+
+    // 3. The flags.
+    for (const auto& f : *flags)
+        if (auto e = apply_flag(inv.config, f))
+            return *e;
+
+    // 4. What the merged result must hold. --once samples locally and needs no collector.
+    const auto& cfg = inv.config;
+    if (!inv.once) {
+        if (cfg.collector_url.empty())
+            return config_error{"collector_url", "collector_url is required: set it in the config file, "
+                                                 "CORVID_COLLECTOR_URL or --collector-url"};
+        if (cfg.api_key.empty() && cfg.api_key_file.empty())
+            return config_error{"api_key", "an API key is required: set api_key_file (or api_key) in the config "
+                                           "file, CORVID_API_KEY or --api-key-file"};
+        if (!cfg.api_key_file.empty()) {
+            auto key = read_file(cfg.api_key_file, max_key_file_bytes);
+            if (!key)
+                return config_error{"api_key_file", fmt::format("cannot read api_key_file {}: {}", cfg.api_key_file,
+                                                                key.error().message())};
+            if (key->find_first_not_of(" \t\r\n") == std::string::npos)
+                return config_error{"api_key_file", fmt::format("api_key_file {} is empty", cfg.api_key_file)};
+        }
+    }
+
+    // 5. Warnings: secrets should be readable by the agent's user alone.
+    if (!cfg.api_key_file.empty() && readable_by_group_or_others(cfg.api_key_file))
+        inv.warnings.push_back(fmt::format("api_key_file {} is accessible by group or others; chmod 0600 it",
+                                           cfg.api_key_file));
+    if (!inv.config_path.empty()) {
+        const mode_t bits = shared_bits(inv.config_path);
+        if (file_has_inline_key && (bits & (S_IRGRP | S_IROTH)))
+            inv.warnings.push_back(fmt::format("config file {} holds api_key and is readable by group or others; "
+                                               "chmod 0600 it or move the key to api_key_file",
+                                               inv.config_path));
+        else if (bits & S_IROTH)
+            inv.warnings.push_back(fmt::format("config file {} is readable by others; chmod 0640 or tighter, "
+                                               "since it is where api_key may be set",
+                                               inv.config_path));
+    }
+    return inv;
+}
+
+std::string agent_usage()
+{
+    return R"(Usage: corvid-agent [options]
+Samples this host's metrics and sends them to a Corvid collector over a WebSocket.
+
+  --config PATH          TOML config file (default /etc/corvid/agent.toml, if it exists)
+  --collector-url URL    ws://host:port/api/v1/agents/ws or wss://...  (env CORVID_COLLECTOR_URL)
+  --api-key-file PATH    file holding the API key (or api_key_file / api_key in the config file,
+                         or env CORVID_API_KEY); there is no --api-key flag: ps would show it
+  --interval N           seconds between samples, 1-60 (default 5)
+  --state-dir DIR        agent state (default /var/lib/corvid-agent)
+  --ca-file PATH         PEM CA bundle for wss:// (default: the system CAs)
+  --log-level LEVEL      debug, info, notice, warn or error (default info)
+  --proc-root DIR        where procfs is mounted (default /proc)
+  --sys-root DIR         where sysfs is mounted (default /sys)
+  --once                 print one sample as JSON and exit (needs no collector)
+  --version              print the version and exit
+  --help                 print this help and exit
+
+Settings are read from the config file, then the environment, then the flags; each overrides
+the one before. Flags also take the form --flag=value.
+)";
+}
+
+} // namespace corvid::agent

@@ -1,1 +1,483 @@
-// placeholder: being written
+// The collector's configuration and command line (see config.hpp).
+// Called once at start-up on the main thread; it reads the config file, so it blocks.
+#include "collector/config.hpp"
+
+#include <charconv>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <toml++/toml.h>
+
+#include "common/file_util.hpp"
+#include "common/log.hpp"
+
+namespace corvid::collector {
+namespace {
+
+constexpr const char* default_config_path = "/etc/corvid/collector.toml";
+constexpr std::size_t max_user_name = 64;
+constexpr std::size_t max_server_name = 128; // characters, not bytes
+
+// ---- value checks; each returns the problem ----
+
+// host:port or [v6]:port. The host is handed to the resolver as is; port 0 lets the OS pick.
+std::optional<std::string> check_listen(std::string_view v)
+{
+    std::string_view host, port;
+    if (v.starts_with('[')) {
+        const auto close = v.find(']');
+        if (close == std::string_view::npos)
+            return fmt::format("\"{}\" has an unterminated IPv6 address", v);
+        host = v.substr(1, close - 1);
+        if (v.substr(close + 1, 1) != ":")
+            return fmt::format("\"{}\" must be [address]:port", v);
+        port = v.substr(close + 2);
+    } else {
+        const auto colon = v.rfind(':');
+        if (colon == std::string_view::npos)
+            return fmt::format("\"{}\" must be host:port", v);
+        host = v.substr(0, colon);
+        port = v.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos)
+            return fmt::format("\"{}\": write an IPv6 address in brackets, as [::1]:8080", v);
+    }
+    if (host.empty())
+        return fmt::format("\"{}\" has no host (use 0.0.0.0 or [::] for all addresses)", v);
+    for (const char c : host)
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '/')
+            return fmt::format("\"{}\" has an invalid host", v);
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value > 65535)
+        return fmt::format("\"{}\" has an invalid port (0-65535)", v);
+    return std::nullopt;
+}
+
+std::optional<std::string> check_log_level(std::string_view v)
+{
+    log::level ignored{};
+    if (!log::parse_level(v, ignored))
+        return fmt::format("must be debug, info, notice, warn or error (got \"{}\")", v);
+    return std::nullopt;
+}
+
+std::optional<std::string> check_synchronous(std::string_view v)
+{
+    if (v != "normal" && v != "full")
+        return fmt::format("must be \"normal\" or \"full\" (got \"{}\")", v);
+    return std::nullopt;
+}
+
+std::optional<std::string> check_not_empty(std::string_view v)
+{
+    if (v.empty())
+        return "must not be empty";
+    return std::nullopt;
+}
+
+std::optional<std::string> check_role(std::string_view v)
+{
+    if (v != "admin" && v != "operator" && v != "viewer")
+        return fmt::format("must be admin, operator or viewer (got \"{}\")", v);
+    return std::nullopt;
+}
+
+// User names appear in URLs, logs and tokens: keep them to a plain, unambiguous alphabet.
+std::optional<std::string> check_user_name(std::string_view v)
+{
+    if (v.empty() || v.size() > max_user_name)
+        return fmt::format("a user name has 1 to {} characters", max_user_name);
+    for (const char c : v) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                        c == '_' || c == '-';
+        if (!ok)
+            return fmt::format("user name \"{}\" may hold only letters, digits, '.', '_' and '-'", v);
+    }
+    return std::nullopt;
+}
+
+// Server names are labels for people: any printable UTF-8, but no control characters (they would
+// corrupt log lines and terminals) and no invalid UTF-8 (the name goes into JSON).
+std::optional<std::string> check_server_name(std::string_view v)
+{
+    const auto bad = fmt::format("server name must be 1 to {} printable UTF-8 characters", max_server_name);
+    std::size_t chars = 0;
+    for (std::size_t i = 0; i < v.size(); ++chars) {
+        const auto b0 = static_cast<unsigned char>(v[i]);
+        std::uint32_t cp = 0;
+        std::size_t len = 0;
+        if (b0 < 0x80) { cp = b0; len = 1; }
+        else if ((b0 & 0xE0) == 0xC0) { cp = b0 & 0x1F; len = 2; }
+        else if ((b0 & 0xF0) == 0xE0) { cp = b0 & 0x0F; len = 3; }
+        else if ((b0 & 0xF8) == 0xF0) { cp = b0 & 0x07; len = 4; }
+        else return bad;
+        if (i + len > v.size())
+            return bad;
+        for (std::size_t k = 1; k < len; ++k) {
+            const auto b = static_cast<unsigned char>(v[i + k]);
+            if ((b & 0xC0) != 0x80)
+                return bad;
+            cp = (cp << 6) | (b & 0x3F);
+        }
+        static constexpr std::uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min_for_len[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return bad; // overlong, out of range, or a surrogate
+        if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
+            return bad; // C0, DEL, C1
+        i += len;
+    }
+    if (chars == 0 || chars > max_server_name)
+        return bad;
+    if (v.front() == ' ' || v.back() == ' ')
+        return "server name must not start or end with a space";
+    return std::nullopt;
+}
+
+// ---- TOML helpers ----
+
+std::string_view type_name(const toml::node& n)
+{
+    switch (n.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    case toml::node_type::none: break;
+    }
+    return "nothing";
+}
+
+// Errors carry "file:line:column: key: problem" so the operator can go straight to the line.
+class toml_reader {
+public:
+    explicit toml_reader(std::string_view source) : source_(source) {}
+
+    config_error at(const toml::source_region& where, const std::string& key, std::string_view problem) const
+    {
+        // A quoted TOML key may hold anything; the message stays one line.
+        std::string shown = key;
+        for (char& c : shown)
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+                c = '?';
+        if (where.begin)
+            return {key, fmt::format("{}:{}:{}: {}: {}", source_, where.begin.line, where.begin.column, shown, problem)};
+        return {key, fmt::format("{}: {}: {}", source_, shown, problem)};
+    }
+
+    config_error wrong_type(const toml::node& n, const std::string& key, std::string_view expected) const
+    {
+        return at(n.source(), key, fmt::format("expected {}, got {}", expected, type_name(n)));
+    }
+
+    config_error unknown(const toml::key& k, const std::string& full_key, bool is_table) const
+    {
+        return at(k.source(), full_key, is_table ? "unknown table" : "unknown key");
+    }
+
+    std::optional<config_error> string(const toml::node& n, const std::string& key, std::string& out,
+                                       std::optional<std::string> (*check)(std::string_view)) const
+    {
+        const auto* v = n.as_string();
+        if (!v)
+            return wrong_type(n, key, "a string");
+        if (auto problem = check(v->get()))
+            return at(n.source(), key, *problem);
+        out = v->get();
+        return std::nullopt;
+    }
+
+    template <class Int>
+    std::optional<config_error> integer(const toml::node& n, const std::string& key, Int& out, std::int64_t lo,
+                                        std::int64_t hi) const
+    {
+        const auto* v = n.as_integer();
+        if (!v)
+            return wrong_type(n, key, "an integer");
+        if (v->get() < lo || v->get() > hi)
+            return at(n.source(), key, fmt::format("must be between {} and {} (got {})", lo, hi, v->get()));
+        out = static_cast<Int>(v->get());
+        return std::nullopt;
+    }
+
+private:
+    std::string_view source_;
+};
+
+std::optional<config_error> apply_login(const toml_reader& r, const toml::table& t, collector_config& cfg)
+{
+    for (auto&& [k, v] : t) {
+        const std::string key = "login." + std::string(k.str());
+        std::optional<config_error> e;
+        if (k == "max_failures")
+            e = r.integer(v, key, cfg.login_max_failures, 1, 1000);
+        else if (k == "window_s")
+            e = r.integer(v, key, cfg.login_window_s, 1, 86400);
+        else
+            e = r.unknown(k, key, v.is_table());
+        if (e)
+            return e;
+    }
+    return std::nullopt;
+}
+
+// ---- the command line ----
+
+enum class flag_id { config, listen, data_dir, log_level, role, version, help };
+
+struct flag_spec {
+    std::string_view name;
+    flag_id id;
+    bool takes_value;
+};
+
+constexpr flag_spec flag_specs[] = {
+    {"--config", flag_id::config, true},     {"--listen", flag_id::listen, true},
+    {"--data-dir", flag_id::data_dir, true}, {"--log-level", flag_id::log_level, true},
+    {"--role", flag_id::role, true},         {"--version", flag_id::version, false},
+    {"--help", flag_id::help, false},
+};
+
+struct parsed_flag {
+    std::string name;
+    flag_id id;
+    std::string value;
+};
+
+struct parsed_args {
+    std::vector<parsed_flag> flags;
+    std::vector<std::string> words; // the sub-command and its NAME, in order
+};
+
+boost::system::result<parsed_args, config_error> parse_args(int argc, const char* const* argv)
+{
+    parsed_args out;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (!arg.starts_with("--")) {
+            out.words.emplace_back(arg);
+            continue;
+        }
+        const auto eq = arg.find('=');
+        const std::string name(arg.substr(0, eq));
+        const flag_spec* spec = nullptr;
+        for (const auto& s : flag_specs)
+            if (s.name == name)
+                spec = &s;
+        if (!spec)
+            return config_error{name, fmt::format("unknown flag {}; see --help", name)};
+        parsed_flag f{name, spec->id, {}};
+        if (spec->takes_value) {
+            if (eq != std::string_view::npos)
+                f.value = arg.substr(eq + 1);
+            // A following "--x" is taken as a forgotten value rather than a value that starts with "--".
+            else if (i + 1 < argc && !std::string_view(argv[i + 1]).starts_with("--"))
+                f.value = argv[++i];
+            else
+                return config_error{name, fmt::format("{} needs a value", name)};
+        } else if (eq != std::string_view::npos) {
+            return config_error{name, fmt::format("{} takes no value", name)};
+        }
+        out.flags.push_back(std::move(f));
+    }
+    return out;
+}
+
+std::string_view command_name(command_kind c)
+{
+    switch (c) {
+    case command_kind::user_add: return "user add";
+    case command_kind::server_add: return "server add";
+    default: return "serve";
+    }
+}
+
+bool flag_allowed(command_kind c, flag_id f)
+{
+    switch (f) {
+    case flag_id::config:
+    case flag_id::data_dir:
+    case flag_id::version:
+    case flag_id::help: return true;
+    case flag_id::listen:
+    case flag_id::log_level: return c == command_kind::serve;
+    case flag_id::role: return c == command_kind::user_add;
+    }
+    return false;
+}
+
+std::optional<config_error> checked(const std::string& key, std::string_view value,
+                                    std::optional<std::string> (*check)(std::string_view), std::string& out)
+{
+    if (auto problem = check(value))
+        return config_error{key, fmt::format("{}: {}", key, *problem)};
+    out = value;
+    return std::nullopt;
+}
+
+bool exists(const std::string& path)
+{
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0;
+}
+
+} // namespace
+
+std::optional<config_error> apply_collector_toml(collector_config& cfg, std::string_view toml_text,
+                                                 std::string_view source)
+{
+    toml::table root;
+    try {
+        root = toml::parse(toml_text, source);
+    } catch (const toml::parse_error& e) {
+        const auto& at = e.source().begin;
+        return config_error{"", fmt::format("{}:{}:{}: TOML syntax error: {}", source, at.line, at.column,
+                                            e.description())};
+    }
+    const toml_reader r(source);
+    // Work on a copy so a file with an error changes nothing.
+    collector_config next = cfg;
+    for (auto&& [k, v] : root) {
+        const std::string key(k.str());
+        std::optional<config_error> e;
+        if (key == "listen")
+            e = r.string(v, key, next.listen, check_listen);
+        else if (key == "data_dir")
+            e = r.string(v, key, next.data_dir, check_not_empty);
+        else if (key == "log_level")
+            e = r.string(v, key, next.log_level, check_log_level);
+        else if (key == "token_ttl_s")
+            e = r.integer(v, key, next.token_ttl_s, 60, 604800);
+        else if (key == "sqlite_synchronous")
+            e = r.string(v, key, next.sqlite_synchronous, check_synchronous);
+        else if (key == "retention_days")
+            e = r.integer(v, key, next.retention_days, 1, 3650);
+        else if (key == "max_body_bytes")
+            e = r.integer(v, key, next.max_body_bytes, 1024, 16777216);
+        else if (key == "write_queue_samples")
+            e = r.integer(v, key, next.write_queue_samples, 100, 1000000);
+        else if (key == "login") {
+            if (const auto* t = v.as_table())
+                e = apply_login(r, *t, next);
+            else
+                e = r.wrong_type(v, key, "a table");
+        } else
+            e = r.unknown(k, key, v.is_table());
+        if (e)
+            return e;
+    }
+    cfg = std::move(next);
+    return std::nullopt;
+}
+
+boost::system::result<collector_invocation, config_error> load_collector_invocation(int argc,
+                                                                                    const char* const* argv)
+{
+    auto args = parse_args(argc, argv);
+    if (!args)
+        return args.error();
+
+    collector_invocation inv;
+    for (const auto& f : args->flags) {
+        // Help and version must work even when the installed config file is broken.
+        if (f.id == flag_id::help) {
+            inv.command = command_kind::help;
+            return inv;
+        }
+        if (f.id == flag_id::version)
+            inv.command = command_kind::version;
+    }
+    if (inv.command == command_kind::version)
+        return inv;
+
+    // The sub-command.
+    const auto& words = args->words;
+    std::size_t used = 0;
+    if (words.empty() || words[0] == "serve") {
+        inv.command = command_kind::serve;
+        used = words.empty() ? 0 : 1;
+    } else if (words[0] == "user" || words[0] == "server") {
+        const bool user = words[0] == "user";
+        const std::string form = user ? "user add NAME --role admin|operator|viewer" : "server add NAME";
+        if (words.size() < 2 || words[1] != "add")
+            return config_error{words[0], fmt::format("expected `{}`", form)};
+        if (words.size() < 3)
+            return config_error{"NAME", fmt::format("missing NAME: expected `{}`", form)};
+        inv.command = user ? command_kind::user_add : command_kind::server_add;
+        inv.name = words[2];
+        if (auto problem = user ? check_user_name(inv.name) : check_server_name(inv.name))
+            return config_error{"NAME", *problem};
+        used = 3;
+    } else {
+        return config_error{words[0], fmt::format("unknown command \"{}\"; see --help", words[0])};
+    }
+    if (used < words.size())
+        return config_error{words[used], fmt::format("unexpected argument \"{}\"", words[used])};
+
+    for (const auto& f : args->flags)
+        if (!flag_allowed(inv.command, f.id))
+            return config_error{f.name, fmt::format("{} does not apply to `{}`", f.name, command_name(inv.command))};
+
+    // The file, then the flags.
+    std::optional<std::string> explicit_config;
+    for (const auto& f : args->flags)
+        if (f.id == flag_id::config)
+            explicit_config = f.value;
+    if (explicit_config && explicit_config->empty())
+        return config_error{"--config", "--config needs a file name"};
+    const std::string path = explicit_config ? *explicit_config : std::string(default_config_path);
+    if (explicit_config || exists(path)) {
+        auto text = read_file(path);
+        if (!text)
+            return config_error{explicit_config ? "--config" : path,
+                                fmt::format("cannot read config file {}: {}", path, text.error().message())};
+        if (auto e = apply_collector_toml(inv.config, *text, path))
+            return *e;
+        inv.config_path = path;
+    }
+
+    for (const auto& f : args->flags) {
+        std::optional<config_error> e;
+        switch (f.id) {
+        case flag_id::listen: e = checked(f.name, f.value, check_listen, inv.config.listen); break;
+        case flag_id::data_dir: e = checked(f.name, f.value, check_not_empty, inv.config.data_dir); break;
+        case flag_id::log_level: e = checked(f.name, f.value, check_log_level, inv.config.log_level); break;
+        case flag_id::role: e = checked(f.name, f.value, check_role, inv.role); break;
+        default: break;
+        }
+        if (e)
+            return *e;
+    }
+    if (inv.command == command_kind::user_add && inv.role.empty())
+        return config_error{"--role", "user add needs --role admin, operator or viewer"};
+    return inv;
+}
+
+std::string collector_usage()
+{
+    return R"(Usage:
+  corvid-collector [serve] [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--log-level LEVEL]
+  corvid-collector user add NAME --role admin|operator|viewer [--data-dir DIR] [--config FILE]
+  corvid-collector server add NAME [--data-dir DIR] [--config FILE]
+  corvid-collector --version | --help
+
+serve (the default) receives agents' samples, stores them and serves the dashboard and REST API.
+user add reads the new user's password from stdin. server add registers a server and prints
+one JSON line describing it.
+
+  --config FILE        TOML config file (default /etc/corvid/collector.toml, if it exists)
+  --listen HOST:PORT   address to listen on (default 127.0.0.1:8080; IPv6 as [::1]:8080;
+                       port 0 lets the OS pick)
+  --data-dir DIR       database directory (default /var/lib/corvid)
+  --log-level LEVEL    debug, info, notice, warn or error (default info)
+  --role ROLE          for user add: admin, operator or viewer
+
+NAME: a user name is 1-64 of A-Z a-z 0-9 . _ -; a server name is 1-128 printable characters.
+Flags override the config file, and also take the form --flag=value.
+)";
+}
+
+} // namespace corvid::collector

@@ -1,1 +1,334 @@
-// placeholder: being written
+// Encoders of wire protocol v1 (proto/PROTOCOL.md). Field order is fixed, so equal messages give
+// byte-equal text (tests/golden/ holds the canonical forms). Strings go through
+// append_json_string and doubles through append_json_number, so the output is valid UTF-8 JSON
+// whatever the structs hold. Ranges are not checked here: producers keep values in range.
+// Pure functions, thread-safe.
+#include "proto/codec.hpp"
+
+#include <fmt/format.h>
+#include <iterator>
+
+#include "common/json_text.hpp"
+#include "common/time_format.hpp"
+
+namespace corvid::proto {
+namespace {
+
+void put_uint(std::string& out, std::uint64_t v) { fmt::format_to(std::back_inserter(out), "{}", v); }
+void put_int(std::string& out, std::int64_t v) { fmt::format_to(std::back_inserter(out), "{}", v); }
+void put_number(std::string& out, double v) { append_json_number(out, v); }
+void put_string(std::string& out, std::string_view s) { append_json_string(out, s); }
+
+// format_iso8601_ms writes only digits and "-:.TZ", so no escaping is needed.
+void put_time(std::string& out, std::int64_t unix_ms)
+{
+    out.push_back('"');
+    out.append(format_iso8601_ms(unix_ms));
+    out.push_back('"');
+}
+
+// Writes `[f(e0),f(e1),…]`.
+template <class Range, class F> void put_array(std::string& out, const Range& items, F put_one)
+{
+    out.push_back('[');
+    bool first = true;
+    for (const auto& item : items) {
+        if (!first)
+            out.push_back(',');
+        first = false;
+        put_one(out, item);
+    }
+    out.push_back(']');
+}
+
+bool selected(field_mask mask, sample_field f) { return (mask & mask_of(f)) != 0; }
+
+void put_cpu(std::string& out, const cpu_stats& c)
+{
+    out.append(R"({"user":)");
+    put_number(out, c.user);
+    out.append(R"(,"system":)");
+    put_number(out, c.system);
+    out.append(R"(,"iowait":)");
+    put_number(out, c.iowait);
+    out.append(R"(,"steal":)");
+    put_number(out, c.steal);
+    // Inside a present section every field is written, so an empty core list is "[]".
+    out.append(R"(,"cores":)");
+    put_array(out, c.cores, put_number);
+    out.push_back('}');
+}
+
+void put_memory(std::string& out, const memory_stats& m)
+{
+    out.append(R"({"total_bytes":)");
+    put_uint(out, m.total_bytes);
+    out.append(R"(,"used_bytes":)");
+    put_uint(out, m.used_bytes);
+    out.append(R"(,"available_bytes":)");
+    put_uint(out, m.available_bytes);
+    out.append(R"(,"swap_total_bytes":)");
+    put_uint(out, m.swap_total_bytes);
+    out.append(R"(,"swap_used_bytes":)");
+    put_uint(out, m.swap_used_bytes);
+    out.push_back('}');
+}
+
+void put_disk_usage(std::string& out, const disk_usage& d)
+{
+    out.append(R"({"mount":)");
+    put_string(out, d.mount);
+    out.append(R"(,"device":)");
+    put_string(out, d.device);
+    out.append(R"(,"fs":)");
+    put_string(out, d.fs);
+    out.append(R"(,"total_bytes":)");
+    put_uint(out, d.total_bytes);
+    out.append(R"(,"used_bytes":)");
+    put_uint(out, d.used_bytes);
+    out.append(R"(,"percent":)");
+    put_number(out, d.percent);
+    out.push_back('}');
+}
+
+void put_disk_io(std::string& out, const disk_io& d)
+{
+    out.append(R"({"device":)");
+    put_string(out, d.device);
+    out.append(R"(,"read_bytes_per_s":)");
+    put_number(out, d.read_bytes_per_s);
+    out.append(R"(,"write_bytes_per_s":)");
+    put_number(out, d.write_bytes_per_s);
+    out.push_back('}');
+}
+
+void put_network(std::string& out, const network_interface& n)
+{
+    out.append(R"({"interface":)");
+    put_string(out, n.interface);
+    out.append(R"(,"rx_bytes_per_s":)");
+    put_number(out, n.rx_bytes_per_s);
+    out.append(R"(,"tx_bytes_per_s":)");
+    put_number(out, n.tx_bytes_per_s);
+    out.append(R"(,"rx_bytes_total":)");
+    put_uint(out, n.rx_bytes_total);
+    out.append(R"(,"tx_bytes_total":)");
+    put_uint(out, n.tx_bytes_total);
+    out.push_back('}');
+}
+
+// `"timestamp":…` and the selected sections present, without braces: shared by the agent's flat
+// metrics message and the frontend's "data" object. Absent sections (nullopt, or an empty list)
+// are omitted, which keeps a sample from a minimal agent small.
+void put_sample_fields(std::string& out, const sample_data& s, field_mask mask)
+{
+    out.append(R"("timestamp":)");
+    put_time(out, s.timestamp_ms);
+    if (s.cpu_percent && selected(mask, sample_field::cpu_percent)) {
+        out.append(R"(,"cpu_percent":)");
+        put_number(out, *s.cpu_percent);
+    }
+    if (s.memory_percent && selected(mask, sample_field::memory_percent)) {
+        out.append(R"(,"memory_percent":)");
+        put_number(out, *s.memory_percent);
+    }
+    if (s.load && selected(mask, sample_field::load)) {
+        out.append(R"(,"load":)");
+        put_array(out, *s.load, put_number);
+    }
+    if (s.uptime_s && selected(mask, sample_field::uptime_s)) {
+        out.append(R"(,"uptime_s":)");
+        put_uint(out, *s.uptime_s);
+    }
+    if (s.cpu && selected(mask, sample_field::cpu)) {
+        out.append(R"(,"cpu":)");
+        put_cpu(out, *s.cpu);
+    }
+    if (s.memory && selected(mask, sample_field::memory)) {
+        out.append(R"(,"memory":)");
+        put_memory(out, *s.memory);
+    }
+    if (!s.disk_usage.empty() && selected(mask, sample_field::disk_usage)) {
+        out.append(R"(,"disk_usage":)");
+        put_array(out, s.disk_usage, put_disk_usage);
+    }
+    if (!s.disk_io.empty() && selected(mask, sample_field::disk_io)) {
+        out.append(R"(,"disk_io":)");
+        put_array(out, s.disk_io, put_disk_io);
+    }
+    if (!s.network.empty() && selected(mask, sample_field::network)) {
+        out.append(R"(,"network":)");
+        put_array(out, s.network, put_network);
+    }
+}
+
+void put_sample_object(std::string& out, const sample_data& s, field_mask mask)
+{
+    out.push_back('{');
+    put_sample_fields(out, s, mask);
+    out.push_back('}');
+}
+
+// A rough size for reserve(): one allocation for typical samples.
+std::size_t size_hint(const sample_data& s)
+{
+    return 512 + 24 * (s.cpu ? s.cpu->cores.size() : 0) + 160 * s.disk_usage.size() + 96 * s.disk_io.size()
+           + 160 * s.network.size();
+}
+
+} // namespace
+
+std::string encode(const auth_request& m)
+{
+    std::string out = R"({"type":"auth","api_key":)";
+    put_string(out, m.api_key);
+    out.append(R"(,"agent_version":)");
+    put_string(out, m.agent_version);
+    out.append(R"(,"hostname":)");
+    put_string(out, m.hostname);
+    out.push_back('}');
+    return out;
+}
+
+std::string encode(const metrics& m)
+{
+    std::string out;
+    out.reserve(size_hint(m.data));
+    out.append(R"({"type":"metrics","server_id":)");
+    put_string(out, m.server_id);
+    out.append(R"(,"seq":)");
+    put_uint(out, m.seq);
+    out.push_back(',');
+    put_sample_fields(out, m.data, all_fields);
+    out.push_back('}');
+    return out;
+}
+
+std::string encode(const auth_success& m)
+{
+    std::string out = R"({"type":"auth_success","server_id":)";
+    put_string(out, m.server_id);
+    if (!m.message.empty()) {
+        out.append(R"(,"message":)");
+        put_string(out, m.message);
+    }
+    out.push_back('}');
+    return out;
+}
+
+std::string encode(const ack& m)
+{
+    std::string out = R"({"type":"ack","seq":)";
+    put_uint(out, m.seq);
+    // "metrics" is the default stream; v1 agents need not know the field exists.
+    if (m.stream != "metrics") {
+        out.append(R"(,"stream":)");
+        put_string(out, m.stream);
+    }
+    out.push_back('}');
+    return out;
+}
+
+std::string encode(const ping&) { return R"({"type":"ping"})"; }
+
+std::string encode(const pong& m)
+{
+    std::string out = R"({"type":"pong")";
+    // 0 is what a decoded pong without a timestamp holds; writing it back as absent round-trips.
+    if (m.timestamp_ms != 0) {
+        out.append(R"(,"timestamp":)");
+        put_time(out, m.timestamp_ms);
+    }
+    out.push_back('}');
+    return out;
+}
+
+std::string encode(const error& m)
+{
+    std::string out = R"({"type":"error","code":)";
+    put_string(out, m.code);
+    out.append(R"(,"message":)");
+    put_string(out, m.message);
+    if (m.retry_after_s) {
+        out.append(R"(,"retry_after":)");
+        put_uint(out, *m.retry_after_s);
+    }
+    out.push_back('}');
+    return out;
+}
+
+std::string encode(const frontend_auth& m)
+{
+    std::string out = R"({"type":"auth","token":)";
+    put_string(out, m.token);
+    out.push_back('}');
+    return out;
+}
+
+std::string encode(const subscribe& m)
+{
+    std::string out = R"({"type":"subscribe")";
+    if (!m.metrics.empty()) {
+        out.append(R"(,"metrics":)");
+        put_array(out, m.metrics, put_string);
+    }
+    if (m.min_interval_ms) {
+        out.append(R"(,"min_interval_ms":)");
+        put_int(out, *m.min_interval_ms);
+    }
+    if (m.history_s) {
+        out.append(R"(,"history_s":)");
+        put_int(out, *m.history_s);
+    }
+    out.push_back('}');
+    return out;
+}
+
+std::string encode_sample_data(const sample_data& s, field_mask mask)
+{
+    std::string out;
+    out.reserve(size_hint(s));
+    put_sample_object(out, s, mask);
+    return out;
+}
+
+// The collector also builds this message from a stored encode_sample_data() text with plain
+// concatenation; both must give the same bytes (tested).
+std::string encode_frontend_metrics(std::string_view server_id, const sample_data& s, field_mask mask)
+{
+    std::string out;
+    out.reserve(size_hint(s) + server_id.size());
+    out.append(R"({"type":"metrics","server_id":)");
+    put_string(out, server_id);
+    out.append(R"(,"data":)");
+    put_sample_object(out, s, mask);
+    out.push_back('}');
+    return out;
+}
+
+std::string encode_history(const std::vector<sample_data>& samples, field_mask mask)
+{
+    std::string out;
+    std::size_t hint = 32;
+    for (const auto& s : samples)
+        hint += size_hint(s);
+    out.reserve(hint);
+    out.append(R"({"type":"history","data":)");
+    put_array(out, samples, [mask](std::string& o, const sample_data& s) { put_sample_object(o, s, mask); });
+    out.push_back('}');
+    return out;
+}
+
+std::string encode_status(bool online, std::optional<std::int64_t> last_seen_ms)
+{
+    std::string out = online ? R"({"type":"status","data":{"online":true,"last_seen":)"
+                             : R"({"type":"status","data":{"online":false,"last_seen":)";
+    if (last_seen_ms)
+        put_time(out, *last_seen_ms);
+    else
+        out.append("null");
+    out.append("}}");
+    return out;
+}
+
+} // namespace corvid::proto

@@ -55,8 +55,8 @@ struct sample_data {
     std::optional<std::uint64_t> uptime_s;
     std::optional<cpu_stats> cpu;
     std::optional<memory_stats> memory;
-    std::vector<disk_usage> disk_usage;
-    std::vector<disk_io> disk_io;
+    std::vector<proto::disk_usage> disk_usage; // qualified: the member shares the type's name
+    std::vector<proto::disk_io> disk_io;
     std::vector<network_interface> network;
     bool operator==(const sample_data&) const = default;
 };

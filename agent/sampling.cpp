@@ -1,0 +1,60 @@
+#include "agent/sampling.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "common/deadline.hpp"
+#include "common/log.hpp"
+#include "common/time_format.hpp"
+
+namespace corvid::agent {
+
+std::int64_t next_tick_ms(std::int64_t now_ms, std::int64_t interval_ms)
+{
+    return (now_ms / interval_ms + 1) * interval_ms;
+}
+
+sampling::sampling(net::any_io_executor ex, metrics_sampler& sampler, outbox& box, std::chrono::seconds interval,
+                   std::function<void()> on_sample)
+    : ex_(ex), sampler_(sampler), box_(box), interval_(interval), on_sample_(std::move(on_sample)), timer_(ex)
+{
+}
+
+sampling::~sampling()
+{
+    worker_.stop();
+    worker_.join();
+}
+
+void sampling::stop()
+{
+    stopping_ = true;
+    timer_.cancel();
+}
+
+net::awaitable<void> sampling::run()
+{
+    const std::int64_t interval_ms = std::chrono::duration_cast<std::chrono::milliseconds>(interval_).count();
+    // Prime the counters so the first real sample already has rates.
+    co_await net::co_spawn(worker_, [this]() -> net::awaitable<void> { sampler_.sample(now_unix_ms()); co_return; },
+                           net::use_awaitable);
+    while (!stopping_) {
+        const auto tick = next_tick_ms(now_unix_ms(), interval_ms);
+        timer_.expires_after(std::chrono::milliseconds(tick - now_unix_ms()));
+        co_await timer_.async_wait(use_tuple); // cancelled only by stop()
+        if (stopping_)
+            break;
+        const auto started = std::chrono::steady_clock::now();
+        auto data = co_await net::co_spawn(
+            worker_, [this, tick]() -> net::awaitable<proto::sample_data> { co_return sampler_.sample(tick); },
+            net::use_awaitable);
+        const auto took_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+        if (took_ms > interval_ms / 2)
+            log::warn("sampling took {} ms, more than half the interval", took_ms);
+        box_.push(std::move(data));
+        on_sample_();
+    }
+}
+
+} // namespace corvid::agent

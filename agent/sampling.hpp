@@ -1,0 +1,43 @@
+#pragma once
+// The agent's sampling clock: one sample every interval, on wall-clock multiples of the interval
+// (…:00, :05, :10 for 5 s), so timestamps are regular and a resent sample is recognisable by its
+// timestamp. The sampler's blocking reads run on a worker thread, never on the io thread, so a
+// hung filesystem cannot stall the uplink.
+// io thread only; stop() ends run() at its next wait.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <functional>
+
+#include "agent/metrics/sampler.hpp"
+#include "agent/outbox.hpp"
+
+namespace corvid::agent {
+
+namespace net = boost::asio;
+
+// The first wall-clock multiple of interval_ms strictly after now_ms.
+std::int64_t next_tick_ms(std::int64_t now_ms, std::int64_t interval_ms);
+
+class sampling {
+public:
+    sampling(net::any_io_executor ex, metrics_sampler& sampler, outbox& box, std::chrono::seconds interval,
+             std::function<void()> on_sample);
+    ~sampling();
+    net::awaitable<void> run();
+    void stop();
+
+private:
+    net::any_io_executor ex_;
+    metrics_sampler& sampler_;
+    outbox& box_;
+    std::chrono::seconds interval_;
+    std::function<void()> on_sample_;
+    net::steady_timer timer_;
+    net::thread_pool worker_{1};
+    bool stopping_ = false;
+};
+
+} // namespace corvid::agent

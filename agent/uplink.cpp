@@ -1,0 +1,231 @@
+#include "agent/uplink.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include "common/deadline.hpp"
+#include "common/file_util.hpp"
+#include "common/log.hpp"
+#include "common/time_format.hpp"
+#include "proto/codec.hpp"
+
+namespace corvid::agent {
+namespace {
+constexpr auto auth_deadline = std::chrono::seconds(10);
+constexpr auto write_deadline = std::chrono::seconds(10);
+constexpr auto close_deadline = std::chrono::seconds(1);
+
+std::string trim(std::string s)
+{
+    const auto first = s.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos)
+        return {};
+    const auto last = s.find_last_not_of(" \t\r\n");
+    return s.substr(first, last - first + 1);
+}
+} // namespace
+
+uplink::uplink(net::any_io_executor ex, uplink_settings settings, outbox& box)
+    : ex_(ex), settings_(std::move(settings)), box_(box), wake_(ex), pause_(ex)
+{
+}
+
+void uplink::notify_sample() { wake_.cancel(); }
+
+void uplink::stop()
+{
+    stopping_ = true;
+    wake_.cancel();
+    pause_.cancel();
+}
+
+std::string uplink::read_api_key()
+{
+    if (settings_.api_key_file.empty())
+        return settings_.api_key;
+    auto text = read_file(settings_.api_key_file, 4096);
+    if (!text) {
+        log::error("cannot read api_key_file {}: {}", settings_.api_key_file, text.error().message());
+        return {};
+    }
+    return trim(*text);
+}
+
+net::awaitable<void> uplink::pause(std::chrono::milliseconds d)
+{
+    pause_.expires_after(d);
+    co_await pause_.async_wait(use_tuple);
+}
+
+net::awaitable<void> uplink::run()
+{
+    auto url = parse_ws_url(settings_.collector_url);
+    if (!url) {
+        log::error("collector_url {} is not a ws:// or wss:// URL", settings_.collector_url);
+        co_return;
+    }
+    ws_client_options options;
+    options.ca_file = settings_.ca_file;
+    options.user_agent = "corvid-agent/" + settings_.agent_version;
+    // The collector acks every sample, so a quiet link for 3 intervals is dead (see liveness.hpp);
+    // the WebSocket idle timeout is a second net for the case where even our pings stall.
+    options.timeouts.idle = std::max<std::chrono::seconds>(settings_.interval * 3, std::chrono::seconds(6));
+
+    while (!stopping_) {
+        const auto key = read_api_key();
+        if (!key.empty()) {
+            auto conn = co_await ws_connect(ex_, *url, options);
+            if (!conn) {
+                log::warn("cannot connect to {}: {}", settings_.collector_url, conn.error().message());
+            } else {
+                connection_ = conn->get();
+                const bool authenticated = co_await authenticate(**conn, key);
+                if (authenticated) {
+                    backoff_.reset();
+                    box_.rewind();
+                    co_await session(**conn);
+                    if (!stopping_)
+                        log::warn("connection to the collector lost; reconnecting");
+                }
+                (*conn)->abort();
+                connection_ = nullptr;
+            }
+        }
+        if (stopping_)
+            break;
+        const auto delay = backoff_.next();
+        log::info("next connection attempt in {} ms", delay.count());
+        co_await pause(delay);
+    }
+}
+
+net::awaitable<bool> uplink::authenticate(ws_connection& conn, const std::string& api_key)
+{
+    const std::string auth = proto::encode(proto::auth_request{api_key, settings_.agent_version, settings_.hostname});
+    auto sent = co_await (conn.write(auth) || abort_after(conn, write_deadline));
+    if (sent.index() != 0 || std::get<0>(sent)) {
+        log::warn("could not send auth to the collector");
+        co_return false;
+    }
+    auto got = co_await (conn.read() || abort_after(conn, auth_deadline));
+    if (got.index() != 0 || std::get<0>(got).ec) {
+        log::warn("no answer to auth from the collector within {} s", auth_deadline.count());
+        co_return false;
+    }
+    auto msg = proto::decode_from_collector(std::get<0>(got).text);
+    if (!msg) {
+        log::warn("collector answered auth with an invalid message: {}", msg.error().message);
+        co_return false;
+    }
+    if (auto* ok = std::get_if<proto::auth_success>(&*msg)) {
+        server_id_ = ok->server_id;
+        log::info("connected to {} as server {}", settings_.collector_url, server_id_);
+        co_return true;
+    }
+    if (auto* err = std::get_if<proto::error>(&*msg)) {
+        log::error("collector refused authentication: {} ({})", err->message, err->code);
+        co_return false;
+    }
+    log::warn("collector answered auth with an unexpected message");
+    co_return false;
+}
+
+net::awaitable<void> uplink::session(ws_connection& conn)
+{
+    liveness live(settings_.interval, liveness::clock::now());
+    pong_due_ = ping_due_ = false;
+    // Whichever loop ends first (link lost, link silent, stop) cancels the others.
+    co_await (receive_loop(conn, live) || send_loop(conn) || heartbeat(conn, live));
+}
+
+net::awaitable<void> uplink::receive_loop(ws_connection& conn, liveness& live)
+{
+    for (;;) {
+        auto r = co_await conn.read();
+        if (r.ec) {
+            if (!stopping_)
+                log::info("collector connection closed: {}", r.ec.message());
+            conn.abort();
+            co_return;
+        }
+        live.on_received(liveness::clock::now());
+        auto msg = proto::decode_from_collector(r.text);
+        if (!msg) {
+            log::warn("collector sent an invalid message: {}", msg.error().message);
+            continue;
+        }
+        if (auto* a = std::get_if<proto::ack>(&*msg)) {
+            if (a->stream == "metrics")
+                box_.acknowledge(a->seq);
+        } else if (std::holds_alternative<proto::ping>(*msg)) {
+            pong_due_ = true;
+            wake_.cancel();
+        } else if (auto* e = std::get_if<proto::error>(&*msg)) {
+            log::warn("collector reported an error: {} ({})", e->message, e->code);
+        }
+    }
+}
+
+net::awaitable<void> uplink::send_loop(ws_connection& conn)
+{
+    for (;;) {
+        if (stopping_) {
+            co_await (conn.close(close_code::going_away, "agent stopping") || abort_after(conn, close_deadline));
+            conn.abort();
+            co_return;
+        }
+        std::string frame;
+        if (pong_due_) {
+            pong_due_ = false;
+            frame = proto::encode(proto::pong{now_unix_ms()});
+        } else if (ping_due_) {
+            ping_due_ = false;
+            frame = proto::encode(proto::ping{});
+        } else if (const auto* next = box_.next_unsent()) {
+            proto::metrics m = *next;
+            m.server_id = server_id_;
+            frame = proto::encode(m);
+            box_.mark_sent();
+        }
+        if (frame.empty()) {
+            if (box_.dropped() != reported_dropped_) {
+                log::warn("outbox full: {} samples dropped so far (oldest first)", box_.dropped());
+                reported_dropped_ = box_.dropped();
+            }
+            co_await wait_for_wake(wake_);
+            continue;
+        }
+        auto sent = co_await (conn.write(frame) || abort_after(conn, write_deadline));
+        if (sent.index() != 0 || std::get<0>(sent)) {
+            conn.abort();
+            co_return;
+        }
+    }
+}
+
+net::awaitable<void> uplink::heartbeat(ws_connection& conn, liveness& live)
+{
+    net::steady_timer timer(ex_);
+    for (;;) {
+        const auto now = liveness::clock::now();
+        switch (live.check(now)) {
+        case liveness::verdict::alive:
+            break;
+        case liveness::verdict::send_ping:
+            live.on_ping_sent(now);
+            ping_due_ = true;
+            wake_.cancel();
+            break;
+        case liveness::verdict::dead:
+            log::warn("nothing heard from the collector for 3 intervals; reconnecting");
+            conn.abort();
+            co_return;
+        }
+        timer.expires_at(live.next_check(now));
+        auto [ec] = co_await timer.async_wait(use_tuple);
+        if (ec)
+            co_return;
+    }
+}
+
+} // namespace corvid::agent

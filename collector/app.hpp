@@ -1,0 +1,26 @@
+#pragma once
+// What every session and request handler of the collector shares: configuration, storage, the
+// live hubs, the login limiter and the token secret. One instance, owned by main().
+// io thread only (store's threads are internal to it).
+#include <string>
+
+#include "collector/auth/login_limiter.hpp"
+#include "collector/config.hpp"
+#include "collector/live/agent_registry.hpp"
+#include "collector/live/hub.hpp"
+#include "collector/storage/store.hpp"
+
+namespace corvid::collector {
+
+struct app {
+    net::any_io_executor io;
+    collector_config config;
+    collector::store& store;
+    collector::hub hub;
+    agent_registry agents;
+    login_limiter logins;
+    std::string token_secret; // HS256 key, 32 bytes, from <data_dir>/jwt.key
+    bool shutting_down = false;
+};
+
+} // namespace corvid::collector

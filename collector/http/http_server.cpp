@@ -1,0 +1,181 @@
+#include "collector/http/http_server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include "collector/http/rest_api.hpp"
+#include "collector/http/router.hpp"
+#include "collector/sessions/agent_session.hpp"
+#include "collector/sessions/frontend_session.hpp"
+#include "common/deadline.hpp"
+#include "common/log.hpp"
+#include "common/ws_accept.hpp"
+
+namespace corvid::collector {
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+constexpr auto request_deadline = std::chrono::seconds(30);
+constexpr auto keep_alive_idle = std::chrono::seconds(60);
+constexpr std::uint32_t header_limit = 8 * 1024;
+
+ws_server_options ws_options_for(route_id id)
+{
+    ws_server_options o;
+    o.max_message_bytes = 1 << 20;
+    // Agents answer WebSocket pings while they read, so 30 s of silence means the link is dead.
+    o.timeouts.idle = id == route_id::agent_ws ? std::chrono::seconds(30) : std::chrono::seconds(60);
+    return o;
+}
+
+
+bool method_allowed(route_id id, http::verb v)
+{
+    const auto allowed = allowed_methods(id);
+    return allowed.find(std::string(http::to_string(v))) != std::string_view::npos;
+}
+} // namespace
+
+http_server::http_server(app& a) : app_(a), acceptor_(a.io) {}
+
+http_server::~http_server() = default;
+
+boost::system::result<tcp::endpoint> http_server::listen(const std::string& host, const std::string& port)
+{
+    boost::system::error_code ec;
+    tcp::resolver resolver(app_.io);
+    auto results = resolver.resolve(host, port, tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec)
+        return ec;
+    const tcp::endpoint ep = results.begin()->endpoint();
+    acceptor_.open(ep.protocol(), ec);
+    if (ec)
+        return ec;
+    acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    acceptor_.bind(ep, ec);
+    if (ec)
+        return ec;
+    acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+        return ec;
+    return acceptor_.local_endpoint();
+}
+
+void http_server::start() { net::co_spawn(app_.io, accept_loop(), net::detached); }
+
+void http_server::stop()
+{
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    for (auto* s : idle_http_)
+        s->close(ignored);
+    idle_http_.clear();
+}
+
+net::awaitable<void> http_server::accept_loop()
+{
+    for (;;) {
+        auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+        if (ec) {
+            if (ec == net::error::operation_aborted || !acceptor_.is_open())
+                co_return;
+            log::warn("accept failed: {}", ec.message());
+            continue; // e.g. EMFILE: keep serving the connections we have
+        }
+        net::co_spawn(app_.io, serve(std::move(socket)), net::detached);
+    }
+}
+
+net::awaitable<void> http_server::serve(tcp::socket socket)
+{
+    boost::system::error_code ec;
+    const auto peer_ep = socket.remote_endpoint(ec);
+    const std::string peer = ec ? std::string("?") : peer_ep.address().to_string();
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(header_limit);
+        parser.body_limit(app_.config.max_body_bytes);
+        // Wait for the first byte of the next request as an idle keep-alive connection.
+        auto* raw = &stream.socket();
+        idle_http_.insert(raw);
+        stream.expires_after(keep_alive_idle);
+        auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+        idle_http_.erase(raw);
+        (void)hn;
+        if (!hec) {
+            stream.expires_after(request_deadline);
+            auto [rec, rn] = co_await http::async_read(stream, buffer, parser, use_tuple);
+            (void)rn;
+            hec = rec;
+        }
+        if (hec) {
+            if (hec == http::error::end_of_stream || hec == beast::error::timeout || hec == net::error::operation_aborted
+                || hec == net::error::eof || hec == net::error::connection_reset || app_.shutting_down)
+                co_return;
+            const bool too_big = hec == http::error::body_limit || hec == http::error::header_limit;
+            http_request dummy;
+            dummy.version(11);
+            dummy.keep_alive(false);
+            auto res = error_response(dummy, too_big ? http::status::payload_too_large : http::status::bad_request,
+                                      too_big ? "request too large" : "malformed request: " + hec.message());
+            stream.expires_after(std::chrono::seconds(10));
+            co_await http::async_write(stream, res, use_tuple);
+            stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+            co_return;
+        }
+        http_request req = parser.release();
+        const auto route = match_route(req.target());
+        const bool upgrade = beast::websocket::is_upgrade(req);
+        const bool ws_route = route.id == route_id::agent_ws || route.id == route_id::metrics_ws
+                              || route.id == route_id::logs_ws;
+
+        if (upgrade && ws_route && req.method() == http::verb::get) {
+            const ws_server_options options = ws_options_for(route.id);
+            auto conn = co_await ws_accept(std::move(stream), req, options);
+            if (!conn) {
+                log::info("WebSocket upgrade from {} failed: {}", peer, conn.error().message());
+                co_return;
+            }
+            if (route.id == route_id::agent_ws) {
+                auto session = std::make_shared<agent_session>(app_, std::move(*conn));
+                co_await session->run();
+            } else {
+                auto topic = route.id == route_id::metrics_ws ? frontend_topic::metrics : frontend_topic::logs;
+                auto session = std::make_shared<frontend_session>(app_, std::move(*conn), route.server_id, topic);
+                co_await session->run();
+            }
+            co_return;
+        }
+
+        http_response res;
+        if (route.id == route_id::not_found) {
+            res = error_response(req, http::status::not_found, "no such route");
+        } else if (!method_allowed(route.id, req.method())) {
+            res = error_response(req, http::status::method_not_allowed, "method not allowed");
+            res.set(http::field::allow, allowed_methods(route.id));
+        } else if (ws_route) {
+            res = error_response(req, http::status::bad_request, "this route needs a WebSocket upgrade");
+        } else if (app_.shutting_down) {
+            res = error_response(req, http::status::service_unavailable, "shutting down");
+            res.keep_alive(false);
+        } else {
+            res = co_await handle_rest(app_, req, route, peer);
+        }
+        stream.expires_after(request_deadline);
+        auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
+        (void)wn;
+        if (wec || !res.keep_alive()) {
+            stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+            co_return;
+        }
+    }
+}
+
+} // namespace corvid::collector

@@ -1,0 +1,382 @@
+#include "collector/http/rest_api.hpp"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <charconv>
+#include <fmt/format.h>
+
+#include "collector/auth/api_key.hpp"
+#include "collector/auth/jwt.hpp"
+#include "collector/auth/password.hpp"
+#include "collector/http/json_body.hpp"
+#include "collector/operator_auth.hpp"
+#include "common/json_text.hpp"
+#include "common/log.hpp"
+#include "common/random.hpp"
+#include "common/time_format.hpp"
+
+namespace corvid::collector {
+namespace http = boost::beast::http;
+using status = http::status;
+
+namespace {
+constexpr std::size_t max_samples_per_request = 10000;
+
+std::string error_body(std::string_view message)
+{
+    std::string s = R"({"error":)";
+    append_json_string(s, message);
+    s += '}';
+    return s;
+}
+
+std::optional<std::int64_t> parse_int(std::string_view s)
+{
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size())
+        return std::nullopt;
+    return v;
+}
+
+bool valid_server_name(std::string_view name)
+{
+    if (name.empty() || name.size() > 128)
+        return false;
+    for (unsigned char c : name)
+        if (c < 0x20 || c == 0x7F)
+            return false;
+    return make_valid_utf8(name) == name;
+}
+
+std::string server_json(const server_record& s, bool online, std::optional<std::int64_t> last_seen)
+{
+    std::string out = R"({"id":)";
+    append_json_string(out, s.id);
+    out += R"(,"name":)";
+    append_json_string(out, s.name);
+    out += fmt::format(R"(,"online":{},"last_seen":)", online ? "true" : "false");
+    if (last_seen)
+        append_json_string(out, format_iso8601_ms(*last_seen));
+    else
+        out += "null";
+    out += R"(,"hostname":)";
+    append_json_string(out, s.hostname);
+    out += R"(,"agent_version":)";
+    append_json_string(out, s.agent_version);
+    out += '}';
+    return out;
+}
+
+// A constant hash to verify against when the user does not exist, so that a login for an
+// unknown name takes as long as one with a wrong password (no user enumeration by timing).
+const std::string& dummy_password_hash()
+{
+    static const std::string hash = hash_password(random_bytes(16));
+    return hash;
+}
+
+class request_context {
+public:
+    request_context(app& a, const http_request& req, const route_match& route, const std::string& peer)
+        : a_(a), req_(req), route_(route), peer_(peer)
+    {
+    }
+
+    net::awaitable<http_response> dispatch();
+
+private:
+    http_response json(status s, std::string body) const { return json_response(req_, s, std::move(body)); }
+    http_response error(status s, std::string_view m) const { return error_response(req_, s, m); }
+
+    // Authenticates the bearer token and checks the role; on failure `refusal` holds the response.
+    net::awaitable<std::optional<principal>> require(role needed, std::optional<http_response>& refusal);
+
+    net::awaitable<http_response> login();
+    net::awaitable<http_response> list_servers();
+    net::awaitable<http_response> get_server();
+    net::awaitable<http_response> create_server(const principal& who);
+    net::awaitable<http_response> delete_server(const principal& who);
+    net::awaitable<http_response> rotate_key(const principal& who);
+    net::awaitable<http_response> metrics();
+    http_response health() const;
+
+    app& a_;
+    const http_request& req_;
+    const route_match& route_;
+    const std::string& peer_;
+};
+
+net::awaitable<std::optional<principal>> request_context::require(role needed, std::optional<http_response>& refusal)
+{
+    const auto header = req_[http::field::authorization];
+    constexpr std::string_view scheme = "bearer ";
+    if (header.size() <= scheme.size()
+        || !std::equal(scheme.begin(), scheme.end(), header.begin(),
+                       [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+        refusal = error(status::unauthorized, "missing bearer token");
+        co_return std::nullopt;
+    }
+    auto outcome = co_await authenticate_token(a_, header.substr(scheme.size()));
+    if (!outcome.who) {
+        log::info("request {} {} from {} refused: {}", std::string(req_.method_string()), std::string(req_.target()),
+                  peer_, outcome.why);
+        refusal = error(status::unauthorized, "invalid or expired token");
+        co_return std::nullopt;
+    }
+    if (outcome.who->role < needed) {
+        refusal = error(status::forbidden, fmt::format("this needs the {} role", role_name(needed)));
+        co_return std::nullopt;
+    }
+    co_return outcome.who;
+}
+
+net::awaitable<http_response> request_context::dispatch()
+{
+    const auto verb = req_.method();
+    if (route_.id == route_id::health)
+        co_return health();
+    if (route_.id == route_id::login)
+        co_return co_await login();
+
+    const bool reading = verb == http::verb::get;
+    std::optional<http_response> refusal;
+    auto who = co_await require(reading ? role::viewer : role::admin, refusal);
+    if (!who)
+        co_return std::move(*refusal);
+    // One co_await per statement, never inside ?: (see "GCC 12 and coroutines" in README).
+    http_response res;
+    if (route_.id == route_id::servers && reading)
+        res = co_await list_servers();
+    else if (route_.id == route_id::servers)
+        res = co_await create_server(*who);
+    else if (route_.id == route_id::server && reading)
+        res = co_await get_server();
+    else if (route_.id == route_id::server)
+        res = co_await delete_server(*who);
+    else if (route_.id == route_id::server_api_key)
+        res = co_await rotate_key(*who);
+    else if (route_.id == route_id::server_metrics)
+        res = co_await metrics();
+    else
+        res = error(status::not_found, "no such route");
+    co_return res;
+}
+
+net::awaitable<http_response> request_context::login()
+{
+    const auto now = login_limiter::clock::now();
+    if (auto wait = a_.logins.retry_after(peer_, now)) {
+        auto res = json(status::too_many_requests,
+                        fmt::format(R"({{"error":"too many failed logins","retry_after":{}}})", wait->count()));
+        res.set(http::field::retry_after, std::to_string(wait->count()));
+        co_return res;
+    }
+    auto fields = read_string_fields(req_.body(), {"username", "password"});
+    if (!fields)
+        co_return error(status::bad_request, fields.error().message);
+    const std::string username = (*fields)["username"];
+    const std::string password = (*fields)["password"];
+    // Lookup and argon2id verification both block: they run on a reader thread.
+    auto found = co_await a_.store.read([&](storage& s) -> storage_result<std::optional<user_record>> {
+        auto user = s.find_user(username);
+        if (!user)
+            return user;
+        const std::string& hash = *user ? (*user)->password_hash : dummy_password_hash();
+        const bool ok = verify_password(hash, password);
+        return ok && *user ? std::move(*user) : std::optional<user_record>{};
+    });
+    if (!found) {
+        log::error("login lookup failed: {}", found.error().message());
+        co_return error(status::service_unavailable, "storage unavailable");
+    }
+    if (!*found) {
+        a_.logins.record_failure(peer_, login_limiter::clock::now());
+        log::warn("failed login for user '{}' from {}", make_valid_utf8(username.substr(0, 64)), peer_);
+        co_return error(status::unauthorized, "invalid credentials");
+    }
+    a_.logins.record_success(peer_);
+    token_claims claims;
+    claims.subject = (*found)->username;
+    claims.issued_at_s = now_unix_ms() / 1000;
+    claims.expires_at_s = claims.issued_at_s + a_.config.token_ttl_s;
+    const auto token = issue_token(a_.token_secret, claims);
+    log::info("user '{}' logged in from {}", claims.subject, peer_);
+    co_return json(status::ok, fmt::format(R"({{"access_token":"{}","token_type":"bearer","expires_in":{}}})", token,
+                                           a_.config.token_ttl_s));
+}
+
+net::awaitable<http_response> request_context::list_servers()
+{
+    auto servers = co_await a_.store.read([](storage& s) { return s.list_servers(); });
+    if (!servers)
+        co_return error(status::service_unavailable, "storage unavailable");
+    std::string body = "[";
+    for (const auto& s : *servers) {
+        if (body.size() > 1)
+            body += ',';
+        const bool online = a_.agents.online(s.id);
+        body += server_json(s, online, online ? a_.agents.last_seen_ms(s.id) : s.last_seen_ms);
+    }
+    body += ']';
+    co_return json(status::ok, std::move(body));
+}
+
+net::awaitable<http_response> request_context::get_server()
+{
+    auto server = co_await a_.store.read([&](storage& s) { return s.find_server(route_.server_id); });
+    if (!server)
+        co_return error(status::service_unavailable, "storage unavailable");
+    if (!*server)
+        co_return error(status::not_found, "no such server");
+    const bool online = a_.agents.online(route_.server_id);
+    co_return json(status::ok,
+                   server_json(**server, online, online ? a_.agents.last_seen_ms(route_.server_id) : (*server)->last_seen_ms));
+}
+
+net::awaitable<http_response> request_context::create_server(const principal& who)
+{
+    auto fields = read_string_fields(req_.body(), {"name"});
+    if (!fields)
+        co_return error(status::bad_request, fields.error().message);
+    const std::string name = (*fields)["name"];
+    if (!valid_server_name(name))
+        co_return error(status::bad_request, "name must be 1 to 128 printable characters");
+    server_record rec;
+    rec.id = uuid_v4();
+    rec.name = name;
+    rec.created_at_ms = now_unix_ms();
+    const auto key = generate_api_key();
+    const auto hash = hash_api_key(key);
+    auto added = co_await a_.store.write([&](storage& s) { return s.add_server(rec, hash); });
+    if (!added)
+        co_return error(status::service_unavailable, "storage unavailable");
+    log::info("user '{}' created server {} ('{}')", who.username, rec.id, rec.name);
+    std::string body = R"({"id":)";
+    append_json_string(body, rec.id);
+    body += R"(,"name":)";
+    append_json_string(body, rec.name);
+    body += R"(,"api_key":)";
+    append_json_string(body, key);
+    body += '}';
+    co_return json(status::created, std::move(body));
+}
+
+net::awaitable<http_response> request_context::delete_server(const principal& who)
+{
+    // Close live sockets first, so no new sample of this server is queued after the delete.
+    a_.agents.close(route_.server_id, "server deleted");
+    a_.hub.forget_server(route_.server_id);
+    auto deleted = co_await a_.store.write([&](storage& s) { return s.delete_server(route_.server_id); });
+    if (!deleted)
+        co_return error(status::service_unavailable, "storage unavailable");
+    if (!*deleted)
+        co_return error(status::not_found, "no such server");
+    log::info("user '{}' deleted server {}", who.username, route_.server_id);
+    http_response res{status::no_content, req_.version()};
+    res.keep_alive(req_.keep_alive());
+    co_return res;
+}
+
+net::awaitable<http_response> request_context::rotate_key(const principal& who)
+{
+    const auto key = generate_api_key();
+    const auto hash = hash_api_key(key);
+    auto replaced = co_await a_.store.write([&](storage& s) { return s.replace_api_key_hash(route_.server_id, hash); });
+    if (!replaced)
+        co_return error(status::service_unavailable, "storage unavailable");
+    if (!*replaced)
+        co_return error(status::not_found, "no such server");
+    // The old key stops working now, and so does the connection it opened.
+    a_.agents.close(route_.server_id, "API key rotated");
+    log::info("user '{}' rotated the API key of server {}", who.username, route_.server_id);
+    std::string body = R"({"api_key":)";
+    append_json_string(body, key);
+    body += '}';
+    co_return json(status::ok, std::move(body));
+}
+
+net::awaitable<http_response> request_context::metrics()
+{
+    auto query = parse_query(req_.target());
+    if (!query)
+        co_return error(status::bad_request, "malformed query string");
+    const auto now_s = now_unix_ms() / 1000;
+    std::int64_t to = now_s, from = now_s - 3600;
+    std::size_t limit = max_samples_per_request;
+    if (auto it = query->find("to"); it != query->end()) {
+        auto v = parse_int(it->second);
+        if (!v || *v < 0 || *v > 253402300799)
+            co_return error(status::bad_request, "'to' must be a Unix time in seconds");
+        to = *v;
+        from = to - 3600;
+    }
+    if (auto it = query->find("from"); it != query->end()) {
+        auto v = parse_int(it->second);
+        if (!v || *v < 0 || *v > 253402300799)
+            co_return error(status::bad_request, "'from' must be a Unix time in seconds");
+        from = *v;
+    }
+    if (auto it = query->find("limit"); it != query->end()) {
+        auto v = parse_int(it->second);
+        if (!v || *v < 1 || *v > static_cast<std::int64_t>(max_samples_per_request))
+            co_return error(status::bad_request, fmt::format("'limit' must be 1 to {}", max_samples_per_request));
+        limit = static_cast<std::size_t>(*v);
+    }
+    if (from > to)
+        co_return error(status::bad_request, "'from' is after 'to'");
+    const std::string id = route_.server_id;
+    auto server = co_await a_.store.read([&](storage& s) { return s.find_server(id); });
+    if (!server)
+        co_return error(status::service_unavailable, "storage unavailable");
+    if (!*server)
+        co_return error(status::not_found, "no such server");
+    // `to` covers its whole second.
+    auto rows = co_await a_.store.read([&](storage& s) { return s.samples_between(id, from * 1000, to * 1000 + 999, limit); });
+    if (!rows)
+        co_return error(status::service_unavailable, "storage unavailable");
+    std::string body = R"({"server_id":)";
+    append_json_string(body, id);
+    body += R"(,"samples":[)";
+    for (std::size_t i = 0; i < rows->size(); ++i) {
+        if (i)
+            body += ',';
+        body += (*rows)[i].data_json;
+    }
+    body += fmt::format(R"(],"truncated":{}}})", rows->size() == limit ? "true" : "false");
+    co_return json(status::ok, std::move(body));
+}
+
+http_response request_context::health() const
+{
+    return json(status::ok, fmt::format(R"({{"status":"healthy","agents_connected":{},"frontends_connected":{}}})",
+                                        a_.agents.count(), a_.hub.subscriber_count()));
+}
+} // namespace
+
+http_response json_response(const http_request& req, status s, std::string body)
+{
+    http_response res{s, req.version()};
+    res.set(http::field::server, "corvid-collector");
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::cache_control, "no-store");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.keep_alive(req.keep_alive());
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+}
+
+http_response error_response(const http_request& req, status s, std::string_view message)
+{
+    return json_response(req, s, error_body(message));
+}
+
+net::awaitable<http_response> handle_rest(app& a, const http_request& req, const route_match& route,
+                                          const std::string& peer_address)
+{
+    request_context ctx(a, req, route, peer_address);
+    co_return co_await ctx.dispatch();
+}
+
+} // namespace corvid::collector

@@ -1,0 +1,25 @@
+#pragma once
+// The collector's REST API (README, "REST API"): login, servers, key rotation, metrics history,
+// health. Every route but login and health requires `Authorization: Bearer <jwt>`: 401 without a
+// valid token, 403 when the user's role does not allow the route. Errors are {"error":"…"}.
+// io thread only; blocking work (password hashing, SQLite) runs on the store's threads.
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "collector/app.hpp"
+#include "collector/http/router.hpp"
+
+namespace corvid::collector {
+
+using http_request = boost::beast::http::request<boost::beast::http::string_body>;
+using http_response = boost::beast::http::response<boost::beast::http::string_body>;
+
+net::awaitable<http_response> handle_rest(app& a, const http_request& req, const route_match& route,
+                                          const std::string& peer_address);
+
+// A JSON response with the headers every API response carries.
+http_response json_response(const http_request& req, boost::beast::http::status status, std::string body);
+http_response error_response(const http_request& req, boost::beast::http::status status, std::string_view message);
+
+} // namespace corvid::collector

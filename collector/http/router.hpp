@@ -1,0 +1,39 @@
+#pragma once
+// Maps request paths to the collector's routes, and parses query strings. Pure functions over
+// untrusted text: nothing here allocates without bound or trusts a length.
+#include <boost/system/result.hpp>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace corvid::collector {
+
+enum class route_id {
+    not_found,
+    login,           // POST   /api/v1/auth/login
+    servers,         // GET, POST /api/v1/servers
+    server,          // GET, DELETE /api/v1/servers/{id}
+    server_api_key,  // POST   /api/v1/servers/{id}/api-key
+    server_metrics,  // GET    /api/v1/servers/{id}/metrics
+    health,          // GET    /api/v1/health
+    agent_ws,        // GET (upgrade) /api/v1/agents/ws
+    metrics_ws,      // GET (upgrade) /api/v1/ws/metrics/{id}, /ws/metrics/{id}
+    logs_ws,         // GET (upgrade) /api/v1/ws/logs/{id}, /ws/logs/{id}
+};
+
+struct route_match {
+    route_id id = route_id::not_found;
+    std::string server_id; // for routes with {id}; a well-formed uuid, else the route is not_found
+};
+
+// `target` is the request target; a query string, if any, is ignored here.
+route_match match_route(std::string_view target);
+
+// The methods a route accepts, as for an Allow header ("GET, POST").
+std::string_view allowed_methods(route_id id);
+
+// "a=1&b=x%20y" → {a: "1", b: "x y"}. Errors on bad percent-encoding, more than 32 parameters,
+// or a repeated name.
+boost::system::result<std::map<std::string, std::string>> parse_query(std::string_view target);
+
+} // namespace corvid::collector

@@ -1,0 +1,139 @@
+// corvid-collector: receives agents' samples, stores them, serves the REST API and live sockets.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
+#include <sys/stat.h>
+
+#include "collector/auth/jwt.hpp"
+#include "collector/cli.hpp"
+#include "collector/data_dir.hpp"
+#include "collector/http/http_server.hpp"
+#include "collector/retention.hpp"
+#include "common/log.hpp"
+#include "common/random.hpp"
+#include "common/service_notify.hpp"
+
+namespace {
+using namespace corvid;
+using namespace corvid::collector;
+
+// "host:port" or "[v6]:port" → host, port (validated by the config loader already).
+std::pair<std::string, std::string> split_listen(const std::string& listen)
+{
+    const auto colon = listen.rfind(':');
+    std::string host = listen.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    return {host, listen.substr(colon + 1)};
+}
+
+net::awaitable<void> wait_for_sessions_to_end(app& a, std::chrono::seconds limit)
+{
+    net::steady_timer poll(a.io);
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline && (a.agents.count() > 0 || a.hub.subscriber_count() > 0)) {
+        poll.expires_after(std::chrono::milliseconds(50));
+        co_await poll.async_wait(net::use_awaitable);
+    }
+}
+
+int serve(const collector_config& cfg)
+{
+    auto writer = open_database(cfg, true);
+    if (!writer) {
+        log::error("cannot open the database {}: {}", database_path(cfg), writer.error().message());
+        return 1;
+    }
+    auto secret = load_or_create_secret(token_secret_path(cfg));
+    if (!secret) {
+        log::error("cannot load the token secret {}: {}", token_secret_path(cfg), secret.error().message());
+        return 1;
+    }
+
+    net::io_context io(1);
+    store db(io.get_executor(), std::move(*writer), [cfg] { return open_database(cfg, false); },
+             cfg.write_queue_samples);
+    login_limiter::options limits;
+    limits.max_failures = static_cast<std::size_t>(cfg.login_max_failures);
+    limits.window = std::chrono::seconds(cfg.login_window_s);
+    app a{io.get_executor(), cfg, db, {}, {}, login_limiter(limits), std::move(*secret)};
+
+    http_server server(a);
+    const auto [host, port] = split_listen(cfg.listen);
+    auto bound = server.listen(host, port);
+    if (!bound) {
+        log::error("cannot listen on {}: {}", cfg.listen, bound.error().message());
+        return 1;
+    }
+    server.start();
+    net::co_spawn(io, retention_loop(a), net::detached);
+    net::co_spawn(io, watchdog_loop(), net::detached);
+
+    net::signal_set signals(io, SIGTERM, SIGINT);
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+        if (ec)
+            return;
+        log::info("signal {} received: closing connections", sig);
+        notify_stopping();
+        a.shutting_down = true;
+        server.stop();
+        a.agents.close_all();
+        a.hub.close_all();
+        // Sessions close politely (1001) in the background; the io loop stops as soon as they are
+        // gone, or after 3 s at the latest, leaving time within the 5 s budget to commit the
+        // queued samples.
+        net::co_spawn(io, wait_for_sessions_to_end(a, std::chrono::seconds(3)), [&io](std::exception_ptr) { io.stop(); });
+    });
+
+    const auto url = fmt::format("http://{}:{}", bound->address().to_string(), bound->port());
+    // One line on stdout, for scripts and tests that start the collector on port 0.
+    std::printf("corvid-collector listening on %s\n", url.c_str());
+    std::fflush(stdout);
+    log::info("corvid-collector {} listening on {}, data in {}", CORVID_VERSION, url, cfg.data_dir);
+    notify_ready("listening on " + url);
+
+    io.run();
+    db.stop(); // commits everything still queued
+    log::info("corvid-collector stopped");
+    return 0;
+}
+} // namespace
+
+int main(int argc, char** argv)
+{
+    // The database holds password and key hashes: files we create are never world-readable.
+    ::umask(027);
+    auto inv = load_collector_invocation(argc, argv);
+    if (!inv) {
+        std::fprintf(stderr, "corvid-collector: %s: %s\n", inv.error().key.c_str(), inv.error().message.c_str());
+        return 2;
+    }
+    if (inv->command == command_kind::help) {
+        std::printf("%s", collector_usage().c_str());
+        return 0;
+    }
+    if (inv->command == command_kind::version) {
+        std::printf("corvid-collector %s\n", CORVID_VERSION);
+        return 0;
+    }
+    log::level lvl;
+    if (log::parse_level(inv->config.log_level, lvl))
+        log::set_min_level(lvl);
+    for (const auto& w : inv->warnings)
+        log::warn("{}", w);
+    try {
+        init_crypto();
+        switch (inv->command) {
+        case command_kind::user_add: return run_user_add(*inv);
+        case command_kind::server_add: return run_server_add(*inv);
+        default: return serve(inv->config);
+        }
+    } catch (const std::exception& e) {
+        log::error("fatal: {}", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,35 @@
+#include "collector/retention.hpp"
+
+#include "common/deadline.hpp"
+#include "common/log.hpp"
+#include "common/time_format.hpp"
+
+namespace corvid::collector {
+
+net::awaitable<void> retention_loop(app& a)
+{
+    constexpr std::size_t slice = 10000;
+    net::steady_timer timer(a.io);
+    while (!a.shutting_down) {
+        const auto cutoff = now_unix_ms() - a.config.retention_days * 86'400'000;
+        std::size_t total = 0;
+        for (;;) {
+            auto deleted = co_await a.store.write([&](storage& s) { return s.delete_samples_before(cutoff, slice); });
+            if (!deleted) {
+                log::warn("retention: deleting old samples failed: {}", deleted.error().message());
+                break;
+            }
+            total += *deleted;
+            if (*deleted < slice || a.shutting_down)
+                break;
+        }
+        if (total > 0)
+            log::info("retention: deleted {} samples older than {} days", total, a.config.retention_days);
+        timer.expires_after(std::chrono::hours(1));
+        auto [ec] = co_await timer.async_wait(use_tuple);
+        if (ec)
+            co_return;
+    }
+}
+
+} // namespace corvid::collector

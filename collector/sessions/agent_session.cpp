@@ -1,0 +1,235 @@
+#include "collector/sessions/agent_session.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include "collector/auth/api_key.hpp"
+#include "common/deadline.hpp"
+#include "common/log.hpp"
+#include "common/time_format.hpp"
+#include "proto/codec.hpp"
+
+namespace corvid::collector {
+namespace {
+constexpr auto auth_deadline = std::chrono::seconds(10);
+constexpr auto write_deadline = std::chrono::seconds(10);
+constexpr std::size_t max_outgoing = 4096; // acks and errors; an agent this far behind is not reading
+
+void record_seen(app& a, std::string id, std::int64_t when, std::string hostname, std::string version)
+{
+    net::co_spawn(
+        a.io,
+        [&a, id = std::move(id), when, hostname = std::move(hostname), version = std::move(version)]() -> net::awaitable<void> {
+            auto r = co_await a.store.write([&](storage& s) { return s.record_agent_seen(id, when, hostname, version); });
+            if (!r)
+                log::warn("recording last_seen of server {} failed: {}", id, r.error().message());
+        },
+        net::detached);
+}
+} // namespace
+
+agent_session::agent_session(app& a, std::unique_ptr<ws_connection> conn)
+    : app_(a), conn_(std::move(conn)), wake_(a.io)
+{
+}
+
+void agent_session::send(std::string frame)
+{
+    if (close_code_)
+        return;
+    if (outgoing_.size() >= max_outgoing) {
+        log::warn("agent {} ({}) is not reading its socket; disconnecting", server_id_, conn_->remote_address());
+        conn_->abort();
+        return;
+    }
+    outgoing_.push_back(std::move(frame));
+    wake_.cancel();
+}
+
+void agent_session::send_error(std::string code, std::string message)
+{
+    log::warn("agent {} ({}): {}: {}", server_id_.empty() ? "-" : server_id_, conn_->remote_address(), code, message);
+    send(proto::encode(proto::error{std::move(code), std::move(message), std::nullopt}));
+}
+
+void agent_session::request_close(std::uint16_t code, std::string reason)
+{
+    if (close_code_)
+        return;
+    close_code_ = code;
+    close_reason_ = std::move(reason);
+    wake_.cancel();
+}
+
+void agent_session::close_policy(std::string reason)
+{
+    log::info("closing agent session of server {}: {}", server_id_, reason);
+    request_close(close_code::policy_violation, std::move(reason));
+}
+
+void agent_session::close_going_away() { request_close(close_code::going_away, "collector shutting down"); }
+
+net::awaitable<void> agent_session::refuse(std::string_view code, std::string_view message)
+{
+    const std::string frame = proto::encode(proto::error{std::string(code), std::string(message), std::nullopt});
+    co_await (conn_->write(frame) || abort_after(*conn_, write_deadline));
+    co_await (conn_->close(close_code::policy_violation, message) || abort_after(*conn_, write_deadline));
+    conn_->abort();
+}
+
+net::awaitable<bool> agent_session::authenticate()
+{
+    auto first = co_await (conn_->read() || abort_after(*conn_, auth_deadline));
+    if (first.index() != 0 || std::get<0>(first).ec) {
+        log::info("agent connection from {} sent no auth frame within {} s", conn_->remote_address(),
+                  auth_deadline.count());
+        conn_->abort();
+        co_return false;
+    }
+    auto msg = proto::decode_from_agent(std::get<0>(first).text);
+    if (!msg) {
+        log::warn("agent connection from {}: invalid first frame: {}", conn_->remote_address(), msg.error().message);
+        co_await refuse("invalid_message", msg.error().message);
+        co_return false;
+    }
+    auto* auth = std::get_if<proto::auth_request>(&*msg);
+    if (!auth) {
+        co_await refuse("invalid_message", "the first frame must be {\"type\":\"auth\",…}");
+        co_return false;
+    }
+    std::optional<server_record> server;
+    if (looks_like_api_key(auth->api_key)) {
+        const auto hash = hash_api_key(auth->api_key);
+        auto found = co_await app_.store.read([&](storage& s) { return s.find_server_by_key_hash(hash); });
+        if (!found) {
+            log::error("agent authentication from {}: storage error: {}", conn_->remote_address(), found.error().message());
+            co_await refuse("internal_error", "storage unavailable, try again later");
+            co_return false;
+        }
+        server = std::move(*found);
+    }
+    if (!server) {
+        // The key itself is never logged.
+        log::warn("agent authentication failed from {} (hostname '{}')", conn_->remote_address(), auth->hostname);
+        co_await refuse("auth_failed", "Invalid or inactive API key");
+        co_return false;
+    }
+    server_id_ = server->id;
+    hostname_ = auth->hostname;
+    agent_version_ = auth->agent_version;
+    const std::string welcome = proto::encode(proto::auth_success{server_id_, "Connected successfully"});
+    auto sent = co_await (conn_->write(welcome) || abort_after(*conn_, write_deadline));
+    if (sent.index() != 0 || std::get<0>(sent)) {
+        conn_->abort();
+        co_return false;
+    }
+    log::info("agent for server {} ('{}', {}) connected from {}, version {}", server_id_, server->name, hostname_,
+              conn_->remote_address(), agent_version_);
+    co_return true;
+}
+
+net::awaitable<void> agent_session::run()
+{
+    const bool authenticated = co_await authenticate();
+    if (!authenticated)
+        co_return;
+    last_seen_ms_ = now_unix_ms();
+    app_.agents.add(server_id_, weak_from_this());
+    app_.hub.publish_status(server_id_, true, last_seen_ms_);
+    record_seen(app_, server_id_, last_seen_ms_, hostname_, agent_version_);
+
+    co_await (read_loop() || write_loop());
+    conn_->abort();
+
+    app_.agents.remove(server_id_, this);
+    if (!app_.agents.online(server_id_)) {
+        app_.hub.publish_status(server_id_, false, last_seen_ms_);
+        log::info("agent for server {} disconnected", server_id_);
+    }
+    record_seen(app_, server_id_, last_seen_ms_, hostname_, agent_version_);
+}
+
+net::awaitable<void> agent_session::read_loop()
+{
+    for (;;) {
+        auto r = co_await conn_->read();
+        if (r.ec == make_error_code(ws_errc::binary_frame)) {
+            send_error("invalid_message", r.ec.message());
+            continue;
+        }
+        if (r.ec) {
+            log::debug("agent {} read ended: {}", server_id_, r.ec.message());
+            co_return;
+        }
+        last_seen_ms_ = now_unix_ms();
+        auto msg = proto::decode_from_agent(r.text);
+        if (!msg) {
+            send_error("invalid_message", msg.error().message);
+            continue;
+        }
+        if (auto* m = std::get_if<proto::metrics>(&*msg)) {
+            co_await on_metrics(std::move(*m));
+        } else if (std::holds_alternative<proto::ping>(*msg)) {
+            send(proto::encode(proto::pong{now_unix_ms()}));
+        } else if (std::holds_alternative<proto::auth_request>(*msg)) {
+            send_error("invalid_message", "already authenticated");
+        } else if (auto* e = std::get_if<proto::error>(&*msg)) {
+            log::warn("agent {} reported an error: {} ({})", server_id_, e->message, e->code);
+        }
+    }
+}
+
+net::awaitable<void> agent_session::on_metrics(proto::metrics m)
+{
+    if (m.server_id != server_id_) {
+        send_error("invalid_message", "metrics.server_id does not match the authenticated server");
+        co_return;
+    }
+    sample_row row;
+    row.server_id = server_id_;
+    row.timestamp_ms = m.data.timestamp_ms;
+    row.cpu_percent = m.data.cpu_percent;
+    row.memory_percent = m.data.memory_percent;
+    if (m.data.load)
+        row.load1 = (*m.data.load)[0];
+    row.data_json = proto::encode_sample_data(m.data);
+
+    co_await app_.store.wait_for_write_space();
+    auto live = std::make_shared<const live_sample>(server_id_, std::move(m.data), row.data_json);
+    app_.store.submit_sample(std::move(row), [weak = weak_from_this(), &a = app_, id = server_id_, seq = m.seq,
+                                              live = std::move(live)](storage_result<bool> inserted) {
+        auto self = weak.lock();
+        if (!inserted) {
+            // Not acked: the agent keeps the sample and sends it again after reconnecting.
+            if (self)
+                self->request_close(close_code::internal_error, "storage failure");
+            return;
+        }
+        if (*inserted)
+            a.hub.publish_sample(id, live);
+        if (self)
+            self->send(proto::encode(proto::ack{seq, "metrics"}));
+    });
+}
+
+net::awaitable<void> agent_session::write_loop()
+{
+    for (;;) {
+        if (!outgoing_.empty()) {
+            auto sent = co_await (conn_->write(outgoing_.front()) || abort_after(*conn_, write_deadline));
+            if (sent.index() != 0 || std::get<0>(sent)) {
+                conn_->abort();
+                co_return;
+            }
+            outgoing_.pop_front();
+        } else if (close_code_) {
+            co_await (conn_->close(close_code_, close_reason_) || abort_after(*conn_, write_deadline));
+            conn_->abort();
+            co_return;
+        } else {
+            co_await wait_for_wake(wake_);
+        }
+    }
+}
+
+} // namespace corvid::collector

@@ -1,0 +1,732 @@
+#include "collector/storage/sqlite_storage.hpp"
+
+#include <array>
+#include <climits>
+#include <cstddef>
+#include <fmt/format.h>
+#include <limits>
+#include <sqlite3.h>
+#include <utility>
+
+#include "common/log.hpp"
+
+namespace corvid::collector {
+namespace {
+
+// Schema migrations. Step i moves a database from user_version i to i + 1 and runs in its own
+// transaction together with the user_version update, so a crash leaves either version, never a mix.
+// A released step is never edited: change the schema by appending a step.
+//
+// v1 notes:
+// - Timestamps are milliseconds since the Unix epoch (UTC).
+// - TEXT PRIMARY KEY columns say NOT NULL because SQLite (for historical reasons) lets a rowid
+//   table store NULL in a primary key otherwise.
+// - samples is WITHOUT ROWID: rows are looked up and ordered by (server_id, ts) and the table is
+//   the bulk of the file, so clustering it by its key saves a second b-tree.
+// - samples_by_ts serves retention (delete_samples_before), which selects by age across all
+//   servers; without it every retention pass would scan the whole table.
+// - samples.server_id has no foreign key: a batch of samples for a server deleted while they were
+//   queued must not fail the whole batch; delete_server removes a server's samples itself.
+constexpr std::array<const char*, 1> migrations = {
+    R"sql(
+CREATE TABLE users (
+    username      TEXT PRIMARY KEY NOT NULL,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+    created_at    INTEGER NOT NULL
+);
+CREATE TABLE servers (
+    id            TEXT PRIMARY KEY NOT NULL,
+    name          TEXT NOT NULL,
+    api_key_hash  TEXT NOT NULL UNIQUE,
+    enabled       INTEGER NOT NULL DEFAULT 1,
+    created_at    INTEGER NOT NULL,
+    last_seen     INTEGER,
+    hostname      TEXT NOT NULL DEFAULT '',
+    agent_version TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE samples (
+    server_id      TEXT NOT NULL,
+    ts             INTEGER NOT NULL,
+    cpu_percent    REAL,
+    memory_percent REAL,
+    load1          REAL,
+    data           TEXT NOT NULL,
+    PRIMARY KEY (server_id, ts)
+) WITHOUT ROWID;
+CREATE INDEX samples_by_ts ON samples (ts);
+)sql",
+};
+
+constexpr int schema_version = static_cast<int>(migrations.size());
+
+// The statements a connection prepares (once, on first use) and keeps.
+enum class stmt : std::size_t {
+    begin,
+    commit,
+    rollback,
+    add_user,
+    find_user,
+    count_users,
+    add_server,
+    list_servers,
+    find_server,
+    find_server_by_key,
+    replace_key,
+    delete_server_samples,
+    delete_server,
+    record_seen,
+    insert_sample,
+    samples_between,
+    latest_sample,
+    delete_samples_before,
+    count_,
+};
+
+#define CORVID_SERVER_COLUMNS "id, name, enabled, created_at, last_seen, hostname, agent_version"
+#define CORVID_SAMPLE_COLUMNS "server_id, ts, cpu_percent, memory_percent, load1, data"
+
+constexpr std::array<const char*, static_cast<std::size_t>(stmt::count_)> statement_sql = {
+    "BEGIN IMMEDIATE", // take the write lock up front: a deferred transaction could fail half-way with BUSY
+    "COMMIT",
+    "ROLLBACK",
+    "INSERT INTO users (username, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+    "SELECT username, password_hash, role, created_at FROM users WHERE username = ?1",
+    "SELECT count(*) FROM users",
+    "INSERT INTO servers (id, name, api_key_hash, enabled, created_at, last_seen, hostname, agent_version)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    "SELECT " CORVID_SERVER_COLUMNS " FROM servers ORDER BY name, id",
+    "SELECT " CORVID_SERVER_COLUMNS " FROM servers WHERE id = ?1",
+    // The hash of a 256-bit random key is looked up through the UNIQUE index; the comparison is
+    // not constant time, but timing can at most reveal bits of a SHA-256 output, which does not
+    // help anyone find a key that hashes to it.
+    "SELECT " CORVID_SERVER_COLUMNS " FROM servers WHERE api_key_hash = ?1 AND enabled = 1",
+    "UPDATE servers SET api_key_hash = ?2 WHERE id = ?1",
+    "DELETE FROM samples WHERE server_id = ?1",
+    "DELETE FROM servers WHERE id = ?1",
+    "UPDATE servers SET last_seen = ?2, hostname = ?3, agent_version = ?4 WHERE id = ?1",
+    "INSERT OR IGNORE INTO samples (" CORVID_SAMPLE_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    "SELECT " CORVID_SAMPLE_COLUMNS " FROM samples WHERE server_id = ?1 AND ts BETWEEN ?2 AND ?3"
+    " ORDER BY ts LIMIT ?4",
+    "SELECT " CORVID_SAMPLE_COLUMNS " FROM samples WHERE server_id = ?1 ORDER BY ts DESC LIMIT 1",
+    // Oldest first through samples_by_ts, then each chosen row by its primary key.
+    "DELETE FROM samples WHERE (server_id, ts) IN"
+    " (SELECT server_id, ts FROM samples WHERE ts < ?1 ORDER BY ts LIMIT ?2)",
+};
+
+#undef CORVID_SERVER_COLUMNS
+#undef CORVID_SAMPLE_COLUMNS
+
+storage_errc errc_for(int rc)
+{
+    // Extended codes first: only these two constraint kinds mean "that key is taken".
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return storage_errc::already_exists;
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return storage_errc::busy;
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT: return storage_errc::corrupt;
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM: return storage_errc::io_error;
+    default: return storage_errc::internal;
+    }
+}
+
+std::int64_t clamp_to_int64(std::size_t n)
+{
+    constexpr auto max = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+    return static_cast<std::int64_t>(n > max ? max : n);
+}
+
+std::string column_text(sqlite3_stmt* s, int i)
+{
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+    const int n = sqlite3_column_bytes(s, i); // after column_text, so it counts the UTF-8 form
+    return p ? std::string(p, static_cast<std::size_t>(n)) : std::string();
+}
+
+std::optional<double> column_optional_real(sqlite3_stmt* s, int i)
+{
+    if (sqlite3_column_type(s, i) == SQLITE_NULL)
+        return std::nullopt;
+    return sqlite3_column_double(s, i);
+}
+
+// One use of a cached statement: binds parameters in order and, whatever happens, resets the
+// statement and clears its bindings when it goes out of scope, so the next use starts clean and
+// no bound text (SQLITE_STATIC) outlives the caller's buffers.
+class statement_use {
+public:
+    explicit statement_use(sqlite3_stmt* s) : s_(s) {}
+    statement_use(const statement_use&) = delete;
+    statement_use& operator=(const statement_use&) = delete;
+    ~statement_use()
+    {
+        sqlite3_reset(s_);
+        sqlite3_clear_bindings(s_);
+    }
+
+    statement_use& text(std::string_view v)
+    {
+        // A null pointer would bind SQL NULL; an empty view (string_view{}) still means "".
+        note(sqlite3_bind_text64(s_, next_++, v.data() ? v.data() : "", v.size(), SQLITE_STATIC, SQLITE_UTF8));
+        return *this;
+    }
+    statement_use& integer(std::int64_t v)
+    {
+        note(sqlite3_bind_int64(s_, next_++, v));
+        return *this;
+    }
+    statement_use& optional_integer(std::optional<std::int64_t> v)
+    {
+        note(v ? sqlite3_bind_int64(s_, next_++, *v) : sqlite3_bind_null(s_, next_++));
+        return *this;
+    }
+    statement_use& optional_real(std::optional<double> v)
+    {
+        note(v ? sqlite3_bind_double(s_, next_++, *v) : sqlite3_bind_null(s_, next_++));
+        return *this;
+    }
+
+    // SQLITE_ROW, SQLITE_DONE or an error code (the first bind error, if any).
+    int step() { return bind_rc_ != SQLITE_OK ? bind_rc_ : sqlite3_step(s_); }
+    sqlite3_stmt* get() const { return s_; }
+
+private:
+    void note(int rc)
+    {
+        if (bind_rc_ == SQLITE_OK)
+            bind_rc_ = rc;
+    }
+
+    sqlite3_stmt* s_;
+    int next_ = 1;
+    int bind_rc_ = SQLITE_OK;
+};
+
+// result<bool> will not take an error_code implicitly (error_code itself converts to bool).
+storage_result<bool> bool_error(boost::system::error_code ec)
+{
+    return storage_result<bool>(boost::system::in_place_error, ec);
+}
+
+server_record read_server(sqlite3_stmt* s)
+{
+    server_record r;
+    r.id = column_text(s, 0);
+    r.name = column_text(s, 1);
+    r.enabled = sqlite3_column_int64(s, 2) != 0;
+    r.created_at_ms = sqlite3_column_int64(s, 3);
+    if (sqlite3_column_type(s, 4) != SQLITE_NULL)
+        r.last_seen_ms = sqlite3_column_int64(s, 4);
+    r.hostname = column_text(s, 5);
+    r.agent_version = column_text(s, 6);
+    return r;
+}
+
+sample_row read_sample(sqlite3_stmt* s)
+{
+    sample_row r;
+    r.server_id = column_text(s, 0);
+    r.timestamp_ms = sqlite3_column_int64(s, 1);
+    r.cpu_percent = column_optional_real(s, 2);
+    r.memory_percent = column_optional_real(s, 3);
+    r.load1 = column_optional_real(s, 4);
+    r.data_json = column_text(s, 5);
+    return r;
+}
+
+class sqlite_storage final : public storage {
+public:
+    sqlite_storage(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+    sqlite_storage(const sqlite_storage&) = delete;
+    sqlite_storage& operator=(const sqlite_storage&) = delete;
+
+    ~sqlite_storage() override
+    {
+        for (auto* s : statements_)
+            sqlite3_finalize(s);
+        if (db_ && opened_) {
+            // Cheap upkeep SQLite recommends at close: refreshes planner statistics where stale.
+            sqlite3_exec(db_, "PRAGMA optimize", nullptr, nullptr, nullptr);
+        }
+        sqlite3_close(db_); // nothing is left unfinalized, so this cannot return SQLITE_BUSY
+    }
+
+    boost::system::error_code open(const sqlite_options& o);
+
+    storage_result<void> add_user(const user_record& user) override;
+    storage_result<std::optional<user_record>> find_user(std::string_view username) override;
+    storage_result<std::size_t> count_users() override;
+
+    storage_result<void> add_server(const server_record& server, std::string_view api_key_hash) override;
+    storage_result<std::vector<server_record>> list_servers() override;
+    storage_result<std::optional<server_record>> find_server(std::string_view id) override;
+    storage_result<std::optional<server_record>> find_server_by_key_hash(std::string_view api_key_hash) override;
+    storage_result<bool> replace_api_key_hash(std::string_view id, std::string_view api_key_hash) override;
+    storage_result<bool> delete_server(std::string_view id) override;
+    storage_result<void> record_agent_seen(std::string_view id, std::int64_t last_seen_ms, std::string_view hostname,
+                                           std::string_view agent_version) override;
+
+    storage_result<std::vector<bool>> insert_samples(std::span<const sample_row> rows) override;
+    storage_result<std::vector<sample_row>> samples_between(std::string_view server_id, std::int64_t from_ms,
+                                                            std::int64_t to_ms, std::size_t limit) override;
+    storage_result<std::optional<sample_row>> latest_sample(std::string_view server_id) override;
+    storage_result<std::size_t> delete_samples_before(std::int64_t cutoff_ms, std::size_t max_rows) override;
+
+private:
+    // Maps an SQLite result code to storage_errc and logs SQLite's message. The message names
+    // tables, columns and constraints, never bound values, so no hash or key reaches the log.
+    boost::system::error_code fail(int rc, std::string_view what);
+
+    storage_result<sqlite3_stmt*> prepared(stmt which);
+    boost::system::error_code exec(const char* sql, std::string_view what);
+    storage_result<int> user_version();
+    boost::system::error_code migrate(bool allowed);
+
+    storage_result<void> begin();
+    storage_result<void> commit();
+    void rollback_if_open();
+    // Runs a statement that returns no rows; on success returns sqlite3_changes().
+    template <class Bind> storage_result<int> run(stmt which, std::string_view what, Bind&& bind);
+
+    sqlite3* db_;
+    std::string path_;
+    bool opened_ = false;
+    std::array<sqlite3_stmt*, static_cast<std::size_t>(stmt::count_)> statements_{};
+};
+
+boost::system::error_code sqlite_storage::fail(int rc, std::string_view what)
+{
+    const auto e = errc_for(rc);
+    const char* msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    switch (e) {
+    case storage_errc::already_exists:
+        // An expected outcome the caller reports (a name is taken); not worth more than debug.
+        log::debug("storage: {}: {}", what, msg);
+        break;
+    case storage_errc::busy: log::warn("storage: {} on {}: {} (code {})", what, path_, msg, rc); break;
+    default: log::error("storage: {} on {}: {} (code {})", what, path_, msg, rc); break;
+    }
+    return make_error_code(e);
+}
+
+storage_result<sqlite3_stmt*> sqlite_storage::prepared(stmt which)
+{
+    auto& slot = statements_[static_cast<std::size_t>(which)];
+    if (!slot) {
+        const int rc = sqlite3_prepare_v3(db_, statement_sql[static_cast<std::size_t>(which)], -1,
+                                          SQLITE_PREPARE_PERSISTENT, &slot, nullptr);
+        if (rc != SQLITE_OK) {
+            sqlite3_finalize(slot);
+            slot = nullptr;
+            return fail(rc, "prepare");
+        }
+    }
+    return slot;
+}
+
+boost::system::error_code sqlite_storage::exec(const char* sql, std::string_view what)
+{
+    const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK)
+        return fail(rc, what);
+    return {};
+}
+
+storage_result<int> sqlite_storage::user_version()
+{
+    sqlite3_stmt* s = nullptr;
+    int rc = sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &s, nullptr);
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(s);
+        return fail(rc, "read schema version");
+    }
+    rc = sqlite3_step(s);
+    const int version = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW)
+        return fail(rc, "read schema version");
+    return version;
+}
+
+boost::system::error_code sqlite_storage::migrate(bool allowed)
+{
+    auto version = user_version();
+    if (!version)
+        return version.error();
+    if (*version < 0) {
+        log::error("storage: {} has schema version {}; it is not a Corvid database", path_, *version);
+        return make_error_code(storage_errc::corrupt);
+    }
+    if (*version > schema_version) {
+        log::error("storage: {} has schema version {} but this build knows only up to {}; refusing to open it",
+                   path_, *version, schema_version);
+        return make_error_code(storage_errc::schema_too_new);
+    }
+    if (*version < schema_version && !allowed) {
+        log::error("storage: {} has schema version {}, this build needs {} and migration is disabled", path_,
+                   *version, schema_version);
+        return make_error_code(storage_errc::internal);
+    }
+    while (*version < schema_version) {
+        if (auto r = begin(); !r)
+            return r.error();
+        // Another process may have migrated between our read and our write lock: read again.
+        version = user_version();
+        if (!version) {
+            rollback_if_open();
+            return version.error();
+        }
+        if (*version >= schema_version) {
+            rollback_if_open();
+            return *version > schema_version ? make_error_code(storage_errc::schema_too_new)
+                                             : boost::system::error_code{};
+        }
+        const int next = *version + 1;
+        if (auto ec = exec(migrations[static_cast<std::size_t>(*version)], "migrate")) {
+            rollback_if_open();
+            return ec;
+        }
+        // PRAGMA takes no bound parameters; `next` is our own constant, not outside input.
+        if (auto ec = exec(fmt::format("PRAGMA user_version = {}", next).c_str(), "migrate")) {
+            rollback_if_open();
+            return ec;
+        }
+        if (auto r = commit(); !r)
+            return r.error();
+        log::info("storage: {} migrated to schema version {}", path_, next);
+        *version = next;
+    }
+    return {};
+}
+
+boost::system::error_code sqlite_storage::open(const sqlite_options& o)
+{
+    sqlite3_extended_result_codes(db_, 1);
+    const auto timeout = o.busy_timeout.count();
+    sqlite3_busy_timeout(db_, static_cast<int>(timeout < 0 ? 0 : timeout > INT_MAX ? INT_MAX : timeout));
+
+    // journal_mode answers with the mode now in force: "wal", or e.g. "memory" for ":memory:".
+    // It is also the first statement that reads the file, so a non-database fails here (NOTADB).
+    {
+        sqlite3_stmt* s = nullptr;
+        int rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode = WAL", -1, &s, nullptr);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(s);
+        std::string mode = rc == SQLITE_ROW ? column_text(s, 0) : std::string();
+        sqlite3_finalize(s);
+        if (rc != SQLITE_ROW)
+            return fail(rc, "set journal mode");
+        if (mode != "wal")
+            log::warn("storage: {} is in journal mode '{}', not WAL; readers will wait for writers", path_, mode);
+    }
+    if (auto ec = exec("PRAGMA foreign_keys = ON", "configure"))
+        return ec;
+    // NORMAL in WAL mode is crash-safe (the database stays consistent) but a power loss may undo
+    // the last transactions; FULL syncs the WAL on every commit.
+    if (auto ec = exec(o.full_sync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL", "configure"))
+        return ec;
+    if (auto ec = migrate(o.migrate))
+        return ec;
+    opened_ = true;
+    return {};
+}
+
+storage_result<void> sqlite_storage::begin()
+{
+    auto r = run(stmt::begin, "begin transaction", [](statement_use&) {});
+    if (!r)
+        return r.error();
+    return {};
+}
+
+storage_result<void> sqlite_storage::commit()
+{
+    auto r = run(stmt::commit, "commit", [](statement_use&) {});
+    if (!r) {
+        rollback_if_open(); // a failed COMMIT can leave the transaction open
+        return r.error();
+    }
+    return {};
+}
+
+void sqlite_storage::rollback_if_open()
+{
+    if (sqlite3_get_autocommit(db_))
+        return; // SQLite already rolled back (some errors do that by themselves)
+    auto s = prepared(stmt::rollback);
+    if (!s)
+        return;
+    statement_use use(*s);
+    if (const int rc = use.step(); rc != SQLITE_DONE)
+        fail(rc, "rollback");
+}
+
+template <class Bind> storage_result<int> sqlite_storage::run(stmt which, std::string_view what, Bind&& bind)
+{
+    auto s = prepared(which);
+    if (!s)
+        return s.error();
+    statement_use use(*s);
+    bind(use);
+    const int rc = use.step();
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return fail(rc, what);
+    return sqlite3_changes(db_);
+}
+
+storage_result<void> sqlite_storage::add_user(const user_record& user)
+{
+    auto r = run(stmt::add_user, "add user", [&](statement_use& u) {
+        u.text(user.username).text(user.password_hash).text(role_name(user.role)).integer(user.created_at_ms);
+    });
+    if (!r)
+        return r.error();
+    return {};
+}
+
+storage_result<std::optional<user_record>> sqlite_storage::find_user(std::string_view username)
+{
+    auto s = prepared(stmt::find_user);
+    if (!s)
+        return s.error();
+    statement_use use(*s);
+    use.text(username);
+    const int rc = use.step();
+    if (rc == SQLITE_DONE)
+        return std::optional<user_record>();
+    if (rc != SQLITE_ROW)
+        return fail(rc, "find user");
+    user_record u;
+    u.username = column_text(*s, 0);
+    u.password_hash = column_text(*s, 1);
+    const auto r = role_from_name(column_text(*s, 2));
+    if (!r) {
+        // The CHECK constraint keeps this out; only a hand-edited file gets here.
+        log::error("storage: user row in {} has an unknown role", path_);
+        return make_error_code(storage_errc::corrupt);
+    }
+    u.role = *r;
+    u.created_at_ms = sqlite3_column_int64(*s, 3);
+    return std::optional<user_record>(std::move(u));
+}
+
+storage_result<std::size_t> sqlite_storage::count_users()
+{
+    auto s = prepared(stmt::count_users);
+    if (!s)
+        return s.error();
+    statement_use use(*s);
+    const int rc = use.step();
+    if (rc != SQLITE_ROW)
+        return fail(rc, "count users");
+    return static_cast<std::size_t>(sqlite3_column_int64(*s, 0));
+}
+
+storage_result<void> sqlite_storage::add_server(const server_record& server, std::string_view api_key_hash)
+{
+    auto r = run(stmt::add_server, "add server", [&](statement_use& u) {
+        u.text(server.id)
+            .text(server.name)
+            .text(api_key_hash)
+            .integer(server.enabled ? 1 : 0)
+            .integer(server.created_at_ms)
+            .optional_integer(server.last_seen_ms)
+            .text(server.hostname)
+            .text(server.agent_version);
+    });
+    if (!r)
+        return r.error();
+    return {};
+}
+
+storage_result<std::vector<server_record>> sqlite_storage::list_servers()
+{
+    auto s = prepared(stmt::list_servers);
+    if (!s)
+        return s.error();
+    statement_use use(*s);
+    std::vector<server_record> out;
+    for (;;) {
+        const int rc = use.step();
+        if (rc == SQLITE_DONE)
+            return out;
+        if (rc != SQLITE_ROW)
+            return fail(rc, "list servers");
+        out.push_back(read_server(*s));
+    }
+}
+
+storage_result<std::optional<server_record>> sqlite_storage::find_server(std::string_view id)
+{
+    auto s = prepared(stmt::find_server);
+    if (!s)
+        return s.error();
+    statement_use use(*s);
+    use.text(id);
+    const int rc = use.step();
+    if (rc == SQLITE_DONE)
+        return std::optional<server_record>();
+    if (rc != SQLITE_ROW)
+        return fail(rc, "find server");
+    return std::optional<server_record>(read_server(*s));
+}
+
+storage_result<std::optional<server_record>> sqlite_storage::find_server_by_key_hash(std::string_view api_key_hash)
+{
+    auto s = prepared(stmt::find_server_by_key);
+    if (!s)
+        return s.error();
+    statement_use use(*s);
+    use.text(api_key_hash);
+    const int rc = use.step();
+    if (rc == SQLITE_DONE)
+        return std::optional<server_record>();
+    if (rc != SQLITE_ROW)
+        return fail(rc, "find server by key");
+    return std::optional<server_record>(read_server(*s));
+}
+
+storage_result<bool> sqlite_storage::replace_api_key_hash(std::string_view id, std::string_view api_key_hash)
+{
+    auto r = run(stmt::replace_key, "replace api key", [&](statement_use& u) { u.text(id).text(api_key_hash); });
+    if (!r)
+        return bool_error(r.error());
+    return *r > 0;
+}
+
+storage_result<bool> sqlite_storage::delete_server(std::string_view id)
+{
+    if (auto r = begin(); !r)
+        return bool_error(r.error());
+    auto samples = run(stmt::delete_server_samples, "delete server samples", [&](statement_use& u) { u.text(id); });
+    if (!samples) {
+        rollback_if_open();
+        return bool_error(samples.error());
+    }
+    auto servers = run(stmt::delete_server, "delete server", [&](statement_use& u) { u.text(id); });
+    if (!servers) {
+        rollback_if_open();
+        return bool_error(servers.error());
+    }
+    if (auto r = commit(); !r)
+        return bool_error(r.error());
+    return *servers > 0;
+}
+
+storage_result<void> sqlite_storage::record_agent_seen(std::string_view id, std::int64_t last_seen_ms,
+                                                       std::string_view hostname, std::string_view agent_version)
+{
+    auto r = run(stmt::record_seen, "record agent seen", [&](statement_use& u) {
+        u.text(id).integer(last_seen_ms).text(hostname).text(agent_version);
+    });
+    if (!r)
+        return r.error();
+    return {};
+}
+
+storage_result<std::vector<bool>> sqlite_storage::insert_samples(std::span<const sample_row> rows)
+{
+    std::vector<bool> fresh;
+    if (rows.empty())
+        return fresh;
+    fresh.reserve(rows.size());
+    if (auto r = begin(); !r)
+        return r.error();
+    for (const auto& row : rows) {
+        auto r = run(stmt::insert_sample, "insert sample", [&](statement_use& u) {
+            u.text(row.server_id)
+                .integer(row.timestamp_ms)
+                .optional_real(row.cpu_percent)
+                .optional_real(row.memory_percent)
+                .optional_real(row.load1)
+                .text(row.data_json);
+        });
+        if (!r) {
+            rollback_if_open();
+            return r.error();
+        }
+        fresh.push_back(*r > 0); // OR IGNORE changes nothing when the key is already stored
+    }
+    if (auto r = commit(); !r)
+        return r.error();
+    return fresh;
+}
+
+storage_result<std::vector<sample_row>> sqlite_storage::samples_between(std::string_view server_id,
+                                                                        std::int64_t from_ms, std::int64_t to_ms,
+                                                                        std::size_t limit)
+{
+    std::vector<sample_row> out;
+    if (limit == 0 || to_ms < from_ms)
+        return out;
+    auto s = prepared(stmt::samples_between);
+    if (!s)
+        return s.error();
+    statement_use use(*s);
+    use.text(server_id).integer(from_ms).integer(to_ms).integer(clamp_to_int64(limit));
+    out.reserve(limit < 1024 ? limit : 1024); // the limit may be generous; grow as rows arrive
+    for (;;) {
+        const int rc = use.step();
+        if (rc == SQLITE_DONE)
+            return out;
+        if (rc != SQLITE_ROW)
+            return fail(rc, "read samples");
+        out.push_back(read_sample(*s));
+    }
+}
+
+storage_result<std::optional<sample_row>> sqlite_storage::latest_sample(std::string_view server_id)
+{
+    auto s = prepared(stmt::latest_sample);
+    if (!s)
+        return s.error();
+    statement_use use(*s);
+    use.text(server_id);
+    const int rc = use.step();
+    if (rc == SQLITE_DONE)
+        return std::optional<sample_row>();
+    if (rc != SQLITE_ROW)
+        return fail(rc, "read latest sample");
+    return std::optional<sample_row>(read_sample(*s));
+}
+
+storage_result<std::size_t> sqlite_storage::delete_samples_before(std::int64_t cutoff_ms, std::size_t max_rows)
+{
+    if (max_rows == 0)
+        return std::size_t{0};
+    auto r = run(stmt::delete_samples_before, "delete old samples",
+                 [&](statement_use& u) { u.integer(cutoff_ms).integer(clamp_to_int64(max_rows)); });
+    if (!r)
+        return r.error();
+    return static_cast<std::size_t>(*r);
+}
+
+} // namespace
+
+int sqlite_schema_version() { return schema_version; }
+
+boost::system::result<std::unique_ptr<storage>> open_sqlite_storage(const sqlite_options& options)
+{
+    sqlite3* db = nullptr;
+    const int rc = sqlite3_open_v2(options.path.c_str(), &db,
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    // sqlite3_open_v2 hands back a handle even on failure (for its message); the object owns it.
+    auto self = std::make_unique<sqlite_storage>(db, options.path);
+    if (rc != SQLITE_OK) {
+        const auto code = make_error_code(errc_for(rc));
+        log::error("storage: cannot open {}: {} (code {})", options.path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
+                   rc);
+        return code;
+    }
+    if (auto ec = self->open(options))
+        return ec;
+    return std::unique_ptr<storage>(std::move(self));
+}
+
+} // namespace corvid::collector

@@ -1,0 +1,118 @@
+#include "collector/storage/store.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include "common/deadline.hpp"
+#include "common/log.hpp"
+
+namespace corvid::collector {
+namespace {
+// A transaction larger than this is split: keeps each commit short so reads never wait long.
+constexpr std::size_t max_rows_per_commit = 2000;
+} // namespace
+
+store::store(net::any_io_executor io, std::unique_ptr<storage> writer, opener open_reader,
+             std::size_t write_queue_capacity, std::size_t reader_threads)
+    : io_(io), writer_(std::move(writer)), open_reader_(std::move(open_reader)),
+      capacity_(write_queue_capacity == 0 ? 1 : write_queue_capacity), space_freed_(io),
+      reader_threads_(reader_threads == 0 ? 1 : reader_threads)
+{
+}
+
+store::~store() { stop(); }
+
+void store::submit_sample(sample_row row, std::function<void(storage_result<bool>)> done)
+{
+    ++queued_;
+    bool schedule = false;
+    {
+        std::lock_guard lock(mutex_);
+        pending_.push_back({std::move(row), std::move(done)});
+        if (!flush_scheduled_) {
+            flush_scheduled_ = true;
+            schedule = true;
+        }
+    }
+    if (schedule)
+        net::post(writer_thread_, [this] { flush(); });
+}
+
+net::awaitable<void> store::wait_for_write_space()
+{
+    while (queued_ >= capacity_) {
+        // Re-checked at least every 100 ms: a wake-up that raced with the wait is never lost for long.
+        space_freed_.expires_after(std::chrono::milliseconds(100));
+        co_await space_freed_.async_wait(use_tuple);
+    }
+}
+
+void store::flush()
+{
+    std::vector<pending_sample> batch;
+    {
+        std::lock_guard lock(mutex_);
+        batch.swap(pending_);
+        flush_scheduled_ = false;
+    }
+    for (std::size_t start = 0; start < batch.size(); start += max_rows_per_commit) {
+        const auto end = std::min(batch.size(), start + max_rows_per_commit);
+        std::vector<sample_row> rows;
+        rows.reserve(end - start);
+        for (auto i = start; i < end; ++i)
+            rows.push_back(batch[i].row);
+        auto result = writer_->insert_samples(rows);
+        if (!result)
+            log::error("storing {} samples failed: {}", rows.size(), result.error().message());
+        // Completions go back to the io thread, in submission order.
+        std::vector<std::function<void(storage_result<bool>)>> dones;
+        dones.reserve(end - start);
+        for (auto i = start; i < end; ++i)
+            dones.push_back(std::move(batch[i].done));
+        net::post(io_, [this, dones = std::move(dones), result = std::move(result)]() mutable {
+            for (std::size_t i = 0; i < dones.size(); ++i) {
+                if (result)
+                    dones[i]((*result)[i]);
+                else
+                    dones[i](storage_result<bool>(boost::system::in_place_error, result.error()));
+            }
+            queued_ -= dones.size();
+            space_freed_.cancel();
+        });
+    }
+}
+
+std::unique_ptr<storage> store::borrow_reader()
+{
+    {
+        std::lock_guard lock(mutex_);
+        if (!readers_.empty()) {
+            auto conn = std::move(readers_.back());
+            readers_.pop_back();
+            return conn;
+        }
+    }
+    auto opened = open_reader_();
+    if (!opened) {
+        log::error("cannot open a read connection: {}", opened.error().message());
+        return nullptr;
+    }
+    return std::move(*opened);
+}
+
+void store::return_reader(std::unique_ptr<storage> conn)
+{
+    std::lock_guard lock(mutex_);
+    readers_.push_back(std::move(conn));
+}
+
+void store::stop()
+{
+    if (stopped_)
+        return;
+    stopped_ = true;
+    // Queued work (including a scheduled flush) runs before the threads end: nothing accepted is lost.
+    writer_thread_.join();
+    reader_threads_.join();
+}
+
+} // namespace corvid::collector

@@ -1,0 +1,100 @@
+#pragma once
+// The io thread's door to storage. Blocking storage calls run on other threads and are awaited:
+// - one writer thread owns the write connection; samples submitted from the io thread are
+//   group-committed (everything queued when the writer wakes goes into one transaction);
+// - a small pool of reader threads, each call borrowing one of the pool's read connections.
+// Bound: at most `write_queue_capacity` samples wait for the writer. When the queue is full,
+// wait_for_write_space() suspends the caller, so an agent session stops reading its socket and
+// TCP flow control pushes back on the agent: samples are delayed, never dropped silently.
+// Threading: every member function is called on the io thread; completions run there too.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "collector/storage/storage.hpp"
+
+namespace corvid::collector {
+
+namespace net = boost::asio;
+
+class store {
+public:
+    using opener = std::function<boost::system::result<std::unique_ptr<storage>>()>;
+
+    // `writer` is the already opened (and migrated) write connection; `open_reader` opens more.
+    store(net::any_io_executor io, std::unique_ptr<storage> writer, opener open_reader, std::size_t write_queue_capacity,
+          std::size_t reader_threads = 2);
+    ~store();
+
+    // Queues one sample for group commit. `done(inserted)` runs on the io thread once the sample is
+    // committed (true: new, false: already stored) or failed (error).
+    void submit_sample(sample_row row, std::function<void(storage_result<bool>)> done);
+    bool write_queue_full() const { return queued_ >= capacity_; }
+    // Suspends while the write queue is full.
+    net::awaitable<void> wait_for_write_space();
+
+    // Runs f(storage&) on a reader thread; f returns a storage_result<T>.
+    template <class F> auto read(F f) -> net::awaitable<std::invoke_result_t<F, storage&>>;
+    // Runs f(storage&) on the writer thread, in order with sample commits.
+    template <class F> auto write(F f) -> net::awaitable<std::invoke_result_t<F, storage&>>;
+
+    // Commits what is queued and stops the threads. Blocking: call once, at shutdown.
+    void stop();
+    std::size_t queued_samples() const { return queued_; }
+
+private:
+    struct pending_sample {
+        sample_row row;
+        std::function<void(storage_result<bool>)> done;
+    };
+    void flush(); // writer thread
+    std::unique_ptr<storage> borrow_reader();
+    void return_reader(std::unique_ptr<storage> conn);
+
+    net::any_io_executor io_;
+    std::unique_ptr<storage> writer_;
+    opener open_reader_;
+    std::size_t capacity_;
+    std::size_t queued_ = 0; // io thread: submitted, not yet completed
+    net::steady_timer space_freed_;
+    net::thread_pool writer_thread_{1};
+    net::thread_pool reader_threads_;
+
+    std::mutex mutex_; // guards pending_ and readers_
+    std::vector<pending_sample> pending_;
+    bool flush_scheduled_ = false;
+    std::vector<std::unique_ptr<storage>> readers_;
+    bool stopped_ = false;
+};
+
+template <class F> auto store::read(F f) -> net::awaitable<std::invoke_result_t<F, storage&>>
+{
+    using R = std::invoke_result_t<F, storage&>;
+    co_return co_await net::co_spawn(
+        reader_threads_,
+        [this, &f]() -> net::awaitable<R> {
+            auto conn = borrow_reader();
+            if (!conn)
+                co_return R(make_error_code(storage_errc::io_error));
+            R r = f(*conn);
+            return_reader(std::move(conn));
+            co_return r;
+        },
+        net::use_awaitable);
+}
+
+template <class F> auto store::write(F f) -> net::awaitable<std::invoke_result_t<F, storage&>>
+{
+    using R = std::invoke_result_t<F, storage&>;
+    co_return co_await net::co_spawn(
+        writer_thread_, [this, &f]() -> net::awaitable<R> { co_return f(*writer_); }, net::use_awaitable);
+}
+
+} // namespace corvid::collector

@@ -1,0 +1,278 @@
+// All Beast WebSocket code of Corvid, client and server, plain and TLS (see ws_connection.hpp).
+#include "common/ws_connection.hpp"
+#include "common/ws_accept.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <openssl/ssl.h>
+
+namespace corvid {
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+constexpr auto use_tuple_ = net::as_tuple(net::use_awaitable);
+
+namespace {
+class ws_category_impl final : public boost::system::error_category {
+public:
+    const char* name() const noexcept override { return "corvid.ws"; }
+    std::string message(int ev) const override
+    {
+        switch (static_cast<ws_errc>(ev)) {
+        case ws_errc::binary_frame: return "binary frames are not accepted; send JSON text frames";
+        case ws_errc::bad_url: return "not a ws:// or wss:// URL";
+        case ws_errc::tls_setup: return "TLS setup failed (CA file)";
+        }
+        return "unknown ws error";
+    }
+};
+
+websocket::stream_base::timeout timeouts_for(const ws_timeouts& t)
+{
+    websocket::stream_base::timeout out{};
+    out.handshake_timeout = t.handshake;
+    out.idle_timeout = t.idle;
+    out.keep_alive_pings = true;
+    return out;
+}
+
+template <class Stream> class ws_connection_impl final : public ws_connection {
+public:
+    // `keep_alive` holds what the stream refers to and must outlive it (the TLS context).
+    explicit ws_connection_impl(Stream ws, std::shared_ptr<void> keep_alive = {})
+        : ws_(std::move(ws)), keep_alive_(std::move(keep_alive))
+    {
+        const auto& sock = beast::get_lowest_layer(ws_).socket();
+        error_code ec;
+        const auto ep = sock.remote_endpoint(ec);
+        if (!ec)
+            remote_ = ep.address().to_string();
+    }
+
+    net::awaitable<ws_read_result> read() override
+    {
+        beast::flat_buffer buffer;
+        auto [ec, n] = co_await ws_.async_read(buffer, use_tuple_);
+        (void)n;
+        if (ec)
+            co_return ws_read_result{ec, {}};
+        if (!ws_.got_text())
+            co_return ws_read_result{make_error_code(ws_errc::binary_frame), {}};
+        co_return ws_read_result{{}, beast::buffers_to_string(buffer.data())};
+    }
+
+    net::awaitable<error_code> write(std::string_view text) override
+    {
+        ws_.text(true);
+        auto [ec, n] = co_await ws_.async_write(net::buffer(text.data(), text.size()), use_tuple_);
+        (void)n;
+        co_return ec;
+    }
+
+    net::awaitable<void> close(std::uint16_t code, std::string_view reason) override
+    {
+        if (!ws_.is_open())
+            co_return;
+        // Beast bounds the close handshake by the handshake timeout set on the stream.
+        websocket::close_reason cr(static_cast<websocket::close_code>(code), reason);
+        co_await ws_.async_close(cr, use_tuple_);
+        abort();
+    }
+
+    void abort() override
+    {
+        error_code ignored;
+        beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+        beast::get_lowest_layer(ws_).socket().close(ignored);
+    }
+
+    bool is_open() const override { return ws_.is_open(); }
+    std::string remote_address() const override { return remote_; }
+
+private:
+    Stream ws_;
+    std::shared_ptr<void> keep_alive_;
+    std::string remote_;
+};
+
+using plain_ws = websocket::stream<beast::tcp_stream>;
+using tls_ws = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+
+template <class Stream> void configure(Stream& ws, const ws_timeouts& t, std::size_t max_bytes, std::string_view agent)
+{
+    ws.set_option(timeouts_for(t));
+    ws.read_message_max(max_bytes);
+    ws.auto_fragment(false);
+    if (!agent.empty()) {
+        const std::string ua(agent);
+        ws.set_option(websocket::stream_base::decorator(
+            [ua](websocket::request_type& req) { req.set(beast::http::field::user_agent, ua); }));
+    }
+}
+
+net::awaitable<boost::system::result<tcp::endpoint>> resolve_and_connect(beast::tcp_stream& stream, const ws_url& url)
+{
+    tcp::resolver resolver(co_await net::this_coro::executor);
+    auto [rec, results] = co_await resolver.async_resolve(url.host, url.port, use_tuple_);
+    if (rec)
+        co_return rec;
+    auto [cec, ep] = co_await stream.async_connect(results, use_tuple_);
+    if (cec)
+        co_return cec;
+    co_return ep;
+}
+
+std::string host_header(const ws_url& url, const tcp::endpoint& ep)
+{
+    const bool default_port = (url.tls && ep.port() == 443) || (!url.tls && ep.port() == 80);
+    const bool v6 = url.host.find(':') != std::string::npos;
+    std::string host = v6 ? "[" + url.host + "]" : url.host;
+    return default_port ? host : host + ":" + std::to_string(ep.port());
+}
+
+net::awaitable<boost::system::result<std::unique_ptr<ws_connection>>>
+connect_plain(net::any_io_executor ex, const ws_url& url, const ws_client_options& o)
+{
+    beast::tcp_stream stream(ex);
+    stream.expires_after(o.connect_timeout);
+    auto ep = co_await resolve_and_connect(stream, url);
+    if (!ep)
+        co_return ep.error();
+    plain_ws ws(std::move(stream));
+    beast::get_lowest_layer(ws).expires_never(); // the websocket timeouts take over from here
+    configure(ws, o.timeouts, o.max_message_bytes, o.user_agent);
+    const std::string host = host_header(url, *ep);
+    auto [ec] = co_await ws.async_handshake(host, url.target, use_tuple_);
+    if (ec)
+        co_return ec;
+    co_return std::make_unique<ws_connection_impl<plain_ws>>(std::move(ws));
+}
+
+net::awaitable<boost::system::result<std::unique_ptr<ws_connection>>>
+connect_tls(net::any_io_executor ex, const ws_url& url, const ws_client_options& o)
+{
+    // One context per connection: cheap at agent scale and picks up a replaced CA file.
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3
+                     | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    error_code ec;
+    if (o.ca_file.empty())
+        ctx->set_default_verify_paths(ec);
+    else
+        ctx->load_verify_file(o.ca_file, ec);
+    if (ec)
+        co_return make_error_code(ws_errc::tls_setup);
+    ctx->set_verify_mode(ssl::verify_peer);
+
+    beast::tcp_stream tcp_stream(ex);
+    tcp_stream.expires_after(o.connect_timeout);
+    auto ep = co_await resolve_and_connect(tcp_stream, url);
+    if (!ep)
+        co_return ep.error();
+    beast::ssl_stream<beast::tcp_stream> tls(std::move(tcp_stream), *ctx);
+    tls.set_verify_callback(ssl::host_name_verification(url.host));
+    if (!SSL_set_tlsext_host_name(tls.native_handle(), url.host.c_str()))
+        co_return make_error_code(ws_errc::tls_setup);
+    auto [hec] = co_await tls.async_handshake(ssl::stream_base::client, use_tuple_);
+    if (hec)
+        co_return hec;
+    tls_ws ws(std::move(tls));
+    beast::get_lowest_layer(ws).expires_never();
+    configure(ws, o.timeouts, o.max_message_bytes, o.user_agent);
+    const std::string host = host_header(url, *ep);
+    auto [wec] = co_await ws.async_handshake(host, url.target, use_tuple_);
+    if (wec)
+        co_return wec;
+    co_return std::make_unique<ws_connection_impl<tls_ws>>(std::move(ws), ctx);
+}
+} // namespace
+
+const boost::system::error_category& ws_category()
+{
+    static const ws_category_impl category;
+    return category;
+}
+
+error_code make_error_code(ws_errc e) { return {static_cast<int>(e), ws_category()}; }
+
+boost::system::result<ws_url> parse_ws_url(std::string_view url)
+{
+    ws_url out;
+    if (url.starts_with("wss://")) {
+        out.tls = true;
+        url.remove_prefix(6);
+    } else if (url.starts_with("ws://")) {
+        url.remove_prefix(5);
+    } else {
+        return make_error_code(ws_errc::bad_url);
+    }
+    const auto slash = url.find('/');
+    std::string_view authority = url.substr(0, slash);
+    out.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
+    if (authority.empty() || authority.find('@') != std::string_view::npos)
+        return make_error_code(ws_errc::bad_url);
+    std::string_view port;
+    if (authority.front() == '[') {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos)
+            return make_error_code(ws_errc::bad_url);
+        out.host = std::string(authority.substr(1, close - 1));
+        const auto rest = authority.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest.front() != ':')
+                return make_error_code(ws_errc::bad_url);
+            port = rest.substr(1);
+        }
+    } else {
+        const auto colon = authority.find(':');
+        out.host = std::string(authority.substr(0, colon));
+        if (colon != std::string_view::npos)
+            port = authority.substr(colon + 1);
+    }
+    if (out.host.empty())
+        return make_error_code(ws_errc::bad_url);
+    if (port.empty()) {
+        out.port = out.tls ? "443" : "80";
+    } else {
+        if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos || std::stoi(std::string(port)) > 65535)
+            return make_error_code(ws_errc::bad_url);
+        out.port = std::string(port);
+    }
+    return out;
+}
+
+net::awaitable<boost::system::result<std::unique_ptr<ws_connection>>>
+ws_connect(net::any_io_executor ex, const ws_url& url, const ws_client_options& options)
+{
+    if (url.tls)
+        co_return co_await connect_tls(ex, url, options);
+    co_return co_await connect_plain(ex, url, options);
+}
+
+net::awaitable<boost::system::result<std::unique_ptr<ws_connection>>>
+ws_accept(beast::tcp_stream stream, const beast::http::request<beast::http::string_body>& request,
+          const ws_server_options& options)
+{
+    stream.expires_never();
+    plain_ws ws(std::move(stream));
+    configure(ws, options.timeouts, options.max_message_bytes, {});
+    ws.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(beast::http::field::server, "corvid-collector"); }));
+    auto [ec] = co_await ws.async_accept(request, use_tuple_);
+    if (ec)
+        co_return ec;
+    co_return std::make_unique<ws_connection_impl<plain_ws>>(std::move(ws));
+}
+
+} // namespace corvid
