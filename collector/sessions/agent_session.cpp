@@ -4,6 +4,7 @@
 #include <boost/asio/detached.hpp>
 
 #include "collector/auth/api_key.hpp"
+#include "collector/sessions/refuse.hpp"
 #include "common/deadline.hpp"
 #include "common/log.hpp"
 #include "common/time_format.hpp"
@@ -69,14 +70,6 @@ void agent_session::close_policy(std::string reason)
 
 void agent_session::close_going_away() { request_close(close_code::going_away, "collector shutting down"); }
 
-net::awaitable<void> agent_session::refuse(std::string_view code, std::string_view message)
-{
-    const std::string frame = proto::encode(proto::error{std::string(code), std::string(message), std::nullopt});
-    co_await (conn_->write(frame) || abort_after(*conn_, write_deadline));
-    co_await (conn_->close(close_code::policy_violation, message) || abort_after(*conn_, write_deadline));
-    conn_->abort();
-}
-
 net::awaitable<bool> agent_session::authenticate()
 {
     auto first = co_await (conn_->read() || abort_after(*conn_, auth_deadline));
@@ -89,12 +82,12 @@ net::awaitable<bool> agent_session::authenticate()
     auto msg = proto::decode_from_agent(std::get<0>(first).text);
     if (!msg) {
         log::warn("agent connection from {}: invalid first frame: {}", conn_->remote_address(), msg.error().message);
-        co_await refuse("invalid_message", msg.error().message);
+        co_await refuse_and_close(*conn_, "invalid_message", msg.error().message);
         co_return false;
     }
     auto* auth = std::get_if<proto::auth_request>(&*msg);
     if (!auth) {
-        co_await refuse("invalid_message", "the first frame must be {\"type\":\"auth\",…}");
+        co_await refuse_and_close(*conn_, "invalid_message", "the first frame must be {\"type\":\"auth\",…}");
         co_return false;
     }
     std::optional<server_record> server;
@@ -103,7 +96,7 @@ net::awaitable<bool> agent_session::authenticate()
         auto found = co_await app_.store.read([&](storage& s) { return s.find_server_by_key_hash(hash); });
         if (!found) {
             log::error("agent authentication from {}: storage error: {}", conn_->remote_address(), found.error().message());
-            co_await refuse("internal_error", "storage unavailable, try again later");
+            co_await refuse_and_close(*conn_, "internal_error", "storage unavailable, try again later");
             co_return false;
         }
         server = std::move(*found);
@@ -111,7 +104,7 @@ net::awaitable<bool> agent_session::authenticate()
     if (!server) {
         // The key itself is never logged.
         log::warn("agent authentication failed from {} (hostname '{}')", conn_->remote_address(), auth->hostname);
-        co_await refuse("auth_failed", "Invalid or inactive API key");
+        co_await refuse_and_close(*conn_, "auth_failed", "Invalid or inactive API key");
         co_return false;
     }
     server_id_ = server->id;

@@ -29,8 +29,6 @@ public:
 
 private:
     net::awaitable<bool> authenticate();
-    // Sends an error frame and closes with 1008. Takes views: see "GCC 12 and coroutines" in README.
-    net::awaitable<void> refuse(std::string_view code, std::string_view message);
     net::awaitable<void> read_loop();
     net::awaitable<void> write_loop();
     net::awaitable<void> on_metrics(proto::metrics m);

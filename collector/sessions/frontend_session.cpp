@@ -1,6 +1,7 @@
 #include "collector/sessions/frontend_session.hpp"
 
 #include "collector/operator_auth.hpp"
+#include "collector/sessions/refuse.hpp"
 #include "common/deadline.hpp"
 #include "common/log.hpp"
 #include "common/time_format.hpp"
@@ -64,10 +65,7 @@ void frontend_session::close_going_away()
 net::awaitable<void> frontend_session::refuse(std::string_view code, std::string_view message)
 {
     log::warn("frontend from {} for server {} refused: {}", conn_->remote_address(), server_id_, message);
-    const std::string frame = proto::encode(proto::error{std::string(code), std::string(message), std::nullopt});
-    co_await (conn_->write(frame) || abort_after(*conn_, write_deadline));
-    co_await (conn_->close(close_code::policy_violation, code) || abort_after(*conn_, write_deadline));
-    conn_->abort();
+    co_await refuse_and_close(*conn_, code, message);
 }
 
 net::awaitable<bool> frontend_session::authenticate()
@@ -95,6 +93,7 @@ net::awaitable<bool> frontend_session::authenticate()
         co_return false;
     }
     username_ = outcome.who->username;
+    stored_last_seen_ms_ = (*server)->last_seen_ms;
     const std::string welcome = proto::encode(proto::auth_success{server_id_, "Connected successfully"});
     auto sent = co_await (conn_->write(welcome) || abort_after(*conn_, write_deadline));
     co_return sent.index() == 0 && !std::get<0>(sent);
@@ -122,7 +121,7 @@ net::awaitable<void> frontend_session::send_snapshot()
         last_sample_ts_ = latest->timestamp_ms();
     }
     const bool online = app_.agents.online(server_id_);
-    send(shared(proto::encode_status(online, online ? app_.agents.last_seen_ms(server_id_) : std::nullopt)));
+    send(shared(proto::encode_status(online, online ? app_.agents.last_seen_ms(server_id_) : stored_last_seen_ms_)));
 }
 
 net::awaitable<void> frontend_session::run()

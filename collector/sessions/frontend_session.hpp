@@ -47,6 +47,7 @@ private:
     std::string server_id_;
     frontend_topic topic_;
     std::string username_;
+    std::optional<std::int64_t> stored_last_seen_ms_; // for the initial status of an offline server
     net::steady_timer wake_;
     std::deque<std::shared_ptr<const std::string>> control_;
     live_sample_ptr pending_sample_; // newest undelivered sample (coalesced)
