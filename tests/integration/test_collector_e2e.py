@@ -248,6 +248,76 @@ class CollectorEndToEnd(CorvidTestCase):
         self.assertEqual(self.collector.stop(timeout=5), 0)
         self.assertLess(time.monotonic() - started, 5.5)
 
+    def test_oversized_frames_close_with_1009_and_others_keep_being_served(self):
+        self.agent_for(self.server)
+
+        async def scenario():
+            big = "x" * (2 * 1024 * 1024)
+            ws, _ = await frontend(self.collector.ws_url, self.server["id"], self.token)
+            await ws.send(json.dumps({"type": "ping", "pad": big}))
+            try:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 10)
+            except websockets.ConnectionClosed as closed:
+                frontend_code = closed.code
+            agent_ws = await websockets.connect(f"{self.collector.ws_url}/api/v1/agents/ws", max_size=None)
+            await agent_ws.send(big)
+            try:
+                while True:
+                    await asyncio.wait_for(agent_ws.recv(), 10)
+            except websockets.ConnectionClosed as closed:
+                agent_code = closed.code
+            # The collector keeps serving everyone else.
+            other, reply = await frontend(self.collector.ws_url, self.server["id"], self.token)
+            live = await recv_until(other, lambda m: m["type"] == "metrics")
+            await other.close()
+            return frontend_code, agent_code, reply, live
+
+        frontend_code, agent_code, reply, live = self.run_async(scenario())
+        self.assertEqual(frontend_code, 1009)
+        self.assertEqual(agent_code, 1009)
+        self.assertEqual(reply["type"], "auth_success")
+        self.assertEqual(live["server_id"], self.server["id"])
+
+    def test_short_socket_paths_and_unknown_servers(self):
+        async def scenario():
+            ws = await websockets.connect(f"{self.collector.ws_url}/ws/metrics/{self.server['id']}")
+            await ws.send(json.dumps({"type": "auth", "token": self.token}))
+            ok = await recv_json(ws)
+            await ws.close()
+            missing = "00000000-0000-4000-8000-000000000000"
+            ws2, refused = await frontend(self.collector.ws_url, missing, self.token)
+            try:
+                await asyncio.wait_for(ws2.recv(), 10)
+                code = None
+            except websockets.ConnectionClosed as closed:
+                code = closed.code
+            logs, logs_reply = await frontend(self.collector.ws_url, self.server["id"], self.token, path="logs")
+            await logs.send(json.dumps({"type": "ping"}))
+            pong = await recv_until(logs, lambda m: m["type"] == "pong")
+            await logs.close()
+            return ok, refused, code, logs_reply, pong
+
+        ok, refused, code, logs_reply, pong = self.run_async(scenario())
+        self.assertEqual(ok["type"], "auth_success")
+        self.assertEqual((refused["type"], refused["code"], code), ("error", "not_found", 1008))
+        self.assertEqual(logs_reply["type"], "auth_success")
+        self.assertEqual(pong["type"], "pong")
+
+    def test_a_frontend_that_sends_no_auth_frame_is_dropped(self):
+        async def scenario():
+            ws = await websockets.connect(f"{self.collector.ws_url}/api/v1/ws/metrics/{self.server['id']}")
+            started = time.monotonic()
+            try:
+                await asyncio.wait_for(ws.recv(), 20)
+            except websockets.ConnectionClosed:
+                pass
+            return time.monotonic() - started
+
+        elapsed = self.run_async(scenario())
+        self.assertGreater(elapsed, 9)
+        self.assertLess(elapsed, 15)
+
 
 if __name__ == "__main__":
     unittest.main()
