@@ -2,16 +2,13 @@
 // Called once at start-up on the main thread; it reads files and stats them, so it blocks.
 #include "agent/config.hpp"
 
-#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <fmt/format.h>
-#include <span>
 #include <sys/stat.h>
-#include <toml++/toml.h>
 
 #include "common/file_util.hpp"
-#include "common/log.hpp"
+#include "common/toml_reader.hpp"
 
 namespace corvid::agent {
 namespace {
@@ -81,21 +78,6 @@ std::optional<std::string> check_interval(std::int64_t v)
     return std::nullopt;
 }
 
-std::optional<std::string> check_log_level(std::string_view v)
-{
-    log::level ignored{};
-    if (!log::parse_level(v, ignored))
-        return fmt::format("must be debug, info, notice, warn or error (got \"{}\")", v);
-    return std::nullopt;
-}
-
-std::optional<std::string> check_not_empty(std::string_view v)
-{
-    if (v.empty())
-        return "must not be empty";
-    return std::nullopt;
-}
-
 // Device and interface names become path components under /sys, so a '/' would escape the tree.
 std::optional<std::string> check_device_name(std::string_view v)
 {
@@ -104,127 +86,7 @@ std::optional<std::string> check_device_name(std::string_view v)
     return std::nullopt;
 }
 
-// ---- TOML helpers ----
-
-std::string_view type_name(const toml::node& n)
-{
-    switch (n.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
-    }
-    return "nothing";
-}
-
-// Typo help for unknown keys: a known key within a small edit distance (1 for short keys, where
-// 2 edits would turn most words into another).
-std::size_t edit_distance(std::string_view a, std::string_view b)
-{
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j)
-        row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diag = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diag = up;
-        }
-    }
-    return row[b.size()];
-}
-
-std::string suggestion(std::string_view unknown, std::span<const std::string_view> known)
-{
-    for (const auto k : known)
-        if (edit_distance(unknown, k) <= (k.size() >= 6 ? 2u : 1u))
-            return fmt::format(" (did you mean \"{}\"?)", k);
-    return {};
-}
-
-// Errors carry "file:line:column: key: problem" so the operator can go straight to the line.
-class toml_reader {
-public:
-    explicit toml_reader(std::string_view source) : source_(source) {}
-
-    config_error at(const toml::source_region& where, const std::string& key, std::string_view problem) const
-    {
-        // A quoted TOML key may hold anything; the message stays one line.
-        std::string shown = key;
-        for (char& c : shown)
-            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-                c = '?';
-        if (where.begin)
-            return {key, fmt::format("{}:{}:{}: {}: {}", source_, where.begin.line, where.begin.column, shown, problem)};
-        return {key, fmt::format("{}: {}: {}", source_, shown, problem)};
-    }
-
-    config_error wrong_type(const toml::node& n, const std::string& key, std::string_view expected) const
-    {
-        return at(n.source(), key, fmt::format("expected {}, got {}", expected, type_name(n)));
-    }
-
-    config_error unknown(const toml::key& k, const std::string& full_key, bool is_table,
-                         std::span<const std::string_view> known) const
-    {
-        return at(k.source(), full_key,
-                  fmt::format("unknown {}{}", is_table ? "table" : "key", suggestion(k.str(), known)));
-    }
-
-    std::optional<config_error> string(const toml::node& n, const std::string& key, std::string& out,
-                                       std::optional<std::string> (*check)(std::string_view) = nullptr) const
-    {
-        const auto* v = n.as_string();
-        if (!v)
-            return wrong_type(n, key, "a string");
-        if (check)
-            if (auto problem = check(v->get()))
-                return at(n.source(), key, *problem);
-        out = v->get();
-        return std::nullopt;
-    }
-
-    std::optional<config_error> boolean(const toml::node& n, const std::string& key, bool& out) const
-    {
-        const auto* v = n.as_boolean();
-        if (!v)
-            return wrong_type(n, key, "a boolean");
-        out = v->get();
-        return std::nullopt;
-    }
-
-    std::optional<config_error> name_list(const toml::node& n, const std::string& key,
-                                          std::vector<std::string>& out) const
-    {
-        const auto* arr = n.as_array();
-        if (!arr)
-            return wrong_type(n, key, "an array of strings");
-        std::vector<std::string> names;
-        for (const auto& item : *arr) {
-            const auto* s = item.as_string();
-            if (!s)
-                return wrong_type(item, key, "an array of strings");
-            if (auto problem = check_device_name(s->get()))
-                return at(item.source(), key, *problem);
-            names.push_back(s->get());
-        }
-        out = std::move(names);
-        return std::nullopt;
-    }
-
-private:
-    std::string_view source_;
-};
-
-std::optional<config_error> apply_collectors(const toml_reader& r, const toml::table& t, collector_toggles& on)
+std::optional<toml_error> apply_collectors(const toml_reader& r, const toml::table& t, collector_toggles& on)
 {
     static constexpr std::string_view known[] = {"cpu",     "memory", "disk_usage", "disk_io",
                                                  "network", "load",   "uptime"};
@@ -246,8 +108,8 @@ std::optional<config_error> apply_collectors(const toml_reader& r, const toml::t
 }
 
 // [disk_io] and [network] hold one key each: the names reported although filtered by default.
-std::optional<config_error> apply_include_table(const toml_reader& r, const toml::table& t, std::string_view table,
-                                                std::vector<std::string>& out)
+std::optional<toml_error> apply_include_table(const toml_reader& r, const toml::table& t, std::string_view table,
+                                              std::vector<std::string>& out)
 {
     for (auto&& [k, v] : t) {
         const std::string key = fmt::format("{}.{}", table, k.str());
@@ -256,13 +118,13 @@ std::optional<config_error> apply_include_table(const toml_reader& r, const toml
             static constexpr std::string_view known[] = {"include"};
             return r.unknown(k, key, v.is_table(), known);
         }
-        if (auto e = r.name_list(v, key, out))
+        if (auto e = r.string_array(v, key, out, check_device_name))
             return e;
     }
     return std::nullopt;
 }
 
-std::optional<config_error> apply_host(const toml_reader& r, const toml::table& t, host_paths& paths)
+std::optional<toml_error> apply_host(const toml_reader& r, const toml::table& t, host_paths& paths)
 {
     for (auto&& [k, v] : t) {
         const std::string key = "host." + std::string(k.str());
@@ -278,6 +140,9 @@ std::optional<config_error> apply_host(const toml_reader& r, const toml::table& 
     }
     return std::nullopt;
 }
+
+// The TOML part works in toml_error; apply_agent_toml hands out the module's own error type.
+config_error to_config_error(toml_error e) { return {std::move(e.key), std::move(e.message)}; }
 
 // ---- the command line ----
 
@@ -413,23 +278,19 @@ mode_t shared_bits(const std::string& path)
 
 std::optional<config_error> apply_agent_toml(agent_config& cfg, std::string_view toml_text, std::string_view source)
 {
-    toml::table root;
-    try {
-        root = toml::parse(toml_text, source);
-    } catch (const toml::parse_error& e) {
-        const auto& at = e.source().begin;
-        return config_error{"", fmt::format("{}:{}:{}: TOML syntax error: {}", source, at.line, at.column,
-                                            e.description())};
-    }
+    const toml_reader r(source);
+    auto parsed = r.parse(toml_text);
+    if (!parsed)
+        return to_config_error(std::move(parsed.error()));
+    const toml::table& root = *parsed;
     static constexpr std::string_view known[] = {
         "collector_url", "api_key", "api_key_file", "interval_s", "state_dir", "ca_file", "log_level",
         "collectors",    "disk_io", "network",      "host"};
-    const toml_reader r(source);
     // Work on a copy so a file with an error changes nothing.
     agent_config next = cfg;
     for (auto&& [k, v] : root) {
         const std::string key(k.str());
-        std::optional<config_error> e;
+        std::optional<toml_error> e;
         if (key == "collector_url")
             e = r.string(v, key, next.collector_url, check_collector_url);
         else if (key == "api_key")
@@ -465,11 +326,12 @@ std::optional<config_error> apply_agent_toml(agent_config& cfg, std::string_view
         } else
             e = r.unknown(k, key, v.is_table(), known);
         if (e)
-            return e;
+            return to_config_error(std::move(*e));
     }
     // Two sources for one secret in one file is ambiguous; make the operator pick.
     if (root.contains("api_key") && root.contains("api_key_file"))
-        return r.at(root.get("api_key_file")->source(), "api_key_file", "set either api_key or api_key_file, not both");
+        return to_config_error(
+            r.at(root.get("api_key_file")->source(), "api_key_file", "set either api_key or api_key_file, not both"));
     cfg = std::move(next);
     return std::nullopt;
 }

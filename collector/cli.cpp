@@ -8,7 +8,7 @@
 #include "collector/auth/api_key.hpp"
 #include "collector/auth/password.hpp"
 #include "collector/data_dir.hpp"
-#include "common/json_text.hpp"
+#include "collector/names.hpp"
 #include "common/random.hpp"
 #include "common/time_format.hpp"
 
@@ -91,13 +91,7 @@ int run_server_add(const collector_invocation& inv)
         std::fprintf(stderr, "corvid-collector: adding the server failed: %s\n", added.error().message().c_str());
         return 1;
     }
-    std::string line = R"({"id":)";
-    append_json_string(line, server.id);
-    line += R"(,"name":)";
-    append_json_string(line, server.name);
-    line += R"(,"api_key":)";
-    append_json_string(line, key);
-    line += '}';
+    const auto line = server_created_json(server.id, server.name, key);
     std::printf("%s\n", line.c_str());
     return 0;
 }

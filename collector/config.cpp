@@ -5,17 +5,15 @@
 #include <charconv>
 #include <fmt/format.h>
 #include <sys/stat.h>
-#include <toml++/toml.h>
 
+#include "collector/names.hpp"
 #include "common/file_util.hpp"
-#include "common/log.hpp"
+#include "common/toml_reader.hpp"
 
 namespace corvid::collector {
 namespace {
 
 constexpr const char* default_config_path = "/etc/corvid/collector.toml";
-constexpr std::size_t max_user_name = 64;
-constexpr std::size_t max_server_name = 128; // characters, not bytes
 
 // ---- value checks; each returns the problem ----
 
@@ -52,25 +50,10 @@ std::optional<std::string> check_listen(std::string_view v)
     return std::nullopt;
 }
 
-std::optional<std::string> check_log_level(std::string_view v)
-{
-    log::level ignored{};
-    if (!log::parse_level(v, ignored))
-        return fmt::format("must be debug, info, notice, warn or error (got \"{}\")", v);
-    return std::nullopt;
-}
-
 std::optional<std::string> check_synchronous(std::string_view v)
 {
     if (v != "normal" && v != "full")
         return fmt::format("must be \"normal\" or \"full\" (got \"{}\")", v);
-    return std::nullopt;
-}
-
-std::optional<std::string> check_not_empty(std::string_view v)
-{
-    if (v.empty())
-        return "must not be empty";
     return std::nullopt;
 }
 
@@ -81,137 +64,11 @@ std::optional<std::string> check_role(std::string_view v)
     return std::nullopt;
 }
 
-// User names appear in URLs, logs and tokens: keep them to a plain, unambiguous alphabet.
-std::optional<std::string> check_user_name(std::string_view v)
-{
-    if (v.empty() || v.size() > max_user_name)
-        return fmt::format("a user name has 1 to {} characters", max_user_name);
-    for (const char c : v) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                        c == '_' || c == '-';
-        if (!ok)
-            return fmt::format("user name \"{}\" may hold only letters, digits, '.', '_' and '-'", v);
-    }
-    return std::nullopt;
-}
-
-// Server names are labels for people: any printable UTF-8, but no control characters (they would
-// corrupt log lines and terminals) and no invalid UTF-8 (the name goes into JSON).
-std::optional<std::string> check_server_name(std::string_view v)
-{
-    const auto bad = fmt::format("server name must be 1 to {} printable UTF-8 characters", max_server_name);
-    std::size_t chars = 0;
-    for (std::size_t i = 0; i < v.size(); ++chars) {
-        const auto b0 = static_cast<unsigned char>(v[i]);
-        std::uint32_t cp = 0;
-        std::size_t len = 0;
-        if (b0 < 0x80) { cp = b0; len = 1; }
-        else if ((b0 & 0xE0) == 0xC0) { cp = b0 & 0x1F; len = 2; }
-        else if ((b0 & 0xF0) == 0xE0) { cp = b0 & 0x0F; len = 3; }
-        else if ((b0 & 0xF8) == 0xF0) { cp = b0 & 0x07; len = 4; }
-        else return bad;
-        if (i + len > v.size())
-            return bad;
-        for (std::size_t k = 1; k < len; ++k) {
-            const auto b = static_cast<unsigned char>(v[i + k]);
-            if ((b & 0xC0) != 0x80)
-                return bad;
-            cp = (cp << 6) | (b & 0x3F);
-        }
-        static constexpr std::uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min_for_len[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return bad; // overlong, out of range, or a surrogate
-        if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
-            return bad; // C0, DEL, C1
-        i += len;
-    }
-    if (chars == 0 || chars > max_server_name)
-        return bad;
-    if (v.front() == ' ' || v.back() == ' ')
-        return "server name must not start or end with a space";
-    return std::nullopt;
-}
-
-// ---- TOML helpers ----
-
-std::string_view type_name(const toml::node& n)
-{
-    switch (n.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
-    }
-    return "nothing";
-}
-
-// Errors carry "file:line:column: key: problem" so the operator can go straight to the line.
-class toml_reader {
-public:
-    explicit toml_reader(std::string_view source) : source_(source) {}
-
-    config_error at(const toml::source_region& where, const std::string& key, std::string_view problem) const
-    {
-        // A quoted TOML key may hold anything; the message stays one line.
-        std::string shown = key;
-        for (char& c : shown)
-            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-                c = '?';
-        if (where.begin)
-            return {key, fmt::format("{}:{}:{}: {}: {}", source_, where.begin.line, where.begin.column, shown, problem)};
-        return {key, fmt::format("{}: {}: {}", source_, shown, problem)};
-    }
-
-    config_error wrong_type(const toml::node& n, const std::string& key, std::string_view expected) const
-    {
-        return at(n.source(), key, fmt::format("expected {}, got {}", expected, type_name(n)));
-    }
-
-    config_error unknown(const toml::key& k, const std::string& full_key, bool is_table) const
-    {
-        return at(k.source(), full_key, is_table ? "unknown table" : "unknown key");
-    }
-
-    std::optional<config_error> string(const toml::node& n, const std::string& key, std::string& out,
-                                       std::optional<std::string> (*check)(std::string_view)) const
-    {
-        const auto* v = n.as_string();
-        if (!v)
-            return wrong_type(n, key, "a string");
-        if (auto problem = check(v->get()))
-            return at(n.source(), key, *problem);
-        out = v->get();
-        return std::nullopt;
-    }
-
-    template <class Int>
-    std::optional<config_error> integer(const toml::node& n, const std::string& key, Int& out, std::int64_t lo,
-                                        std::int64_t hi) const
-    {
-        const auto* v = n.as_integer();
-        if (!v)
-            return wrong_type(n, key, "an integer");
-        if (v->get() < lo || v->get() > hi)
-            return at(n.source(), key, fmt::format("must be between {} and {} (got {})", lo, hi, v->get()));
-        out = static_cast<Int>(v->get());
-        return std::nullopt;
-    }
-
-private:
-    std::string_view source_;
-};
-
-std::optional<config_error> apply_login(const toml_reader& r, const toml::table& t, collector_config& cfg)
+std::optional<toml_error> apply_login(const toml_reader& r, const toml::table& t, collector_config& cfg)
 {
     for (auto&& [k, v] : t) {
         const std::string key = "login." + std::string(k.str());
-        std::optional<config_error> e;
+        std::optional<toml_error> e;
         if (k == "max_failures")
             e = r.integer(v, key, cfg.login_max_failures, 1, 1000);
         else if (k == "window_s")
@@ -223,6 +80,9 @@ std::optional<config_error> apply_login(const toml_reader& r, const toml::table&
     }
     return std::nullopt;
 }
+
+// The TOML part works in toml_error; apply_collector_toml hands out the module's own error type.
+config_error to_config_error(toml_error e) { return {std::move(e.key), std::move(e.message)}; }
 
 // ---- the command line ----
 
@@ -329,20 +189,16 @@ bool exists(const std::string& path)
 std::optional<config_error> apply_collector_toml(collector_config& cfg, std::string_view toml_text,
                                                  std::string_view source)
 {
-    toml::table root;
-    try {
-        root = toml::parse(toml_text, source);
-    } catch (const toml::parse_error& e) {
-        const auto& at = e.source().begin;
-        return config_error{"", fmt::format("{}:{}:{}: TOML syntax error: {}", source, at.line, at.column,
-                                            e.description())};
-    }
     const toml_reader r(source);
+    auto parsed = r.parse(toml_text);
+    if (!parsed)
+        return to_config_error(std::move(parsed.error()));
+    const toml::table& root = *parsed;
     // Work on a copy so a file with an error changes nothing.
     collector_config next = cfg;
     for (auto&& [k, v] : root) {
         const std::string key(k.str());
-        std::optional<config_error> e;
+        std::optional<toml_error> e;
         if (key == "listen")
             e = r.string(v, key, next.listen, check_listen);
         else if (key == "data_dir")
@@ -367,7 +223,7 @@ std::optional<config_error> apply_collector_toml(collector_config& cfg, std::str
         } else
             e = r.unknown(k, key, v.is_table());
         if (e)
-            return e;
+            return to_config_error(std::move(*e));
     }
     cfg = std::move(next);
     return std::nullopt;

@@ -9,6 +9,7 @@
 #include "collector/auth/jwt.hpp"
 #include "collector/auth/password.hpp"
 #include "collector/http/json_body.hpp"
+#include "collector/names.hpp"
 #include "collector/operator_auth.hpp"
 #include "common/json_text.hpp"
 #include "common/log.hpp"
@@ -37,16 +38,6 @@ std::optional<std::int64_t> parse_int(std::string_view s)
     if (ec != std::errc() || p != s.data() + s.size())
         return std::nullopt;
     return v;
-}
-
-bool valid_server_name(std::string_view name)
-{
-    if (name.empty() || name.size() > 128)
-        return false;
-    for (unsigned char c : name)
-        if (c < 0x20 || c == 0x7F)
-            return false;
-    return make_valid_utf8(name) == name;
 }
 
 std::string server_json(const server_record& s, bool online, std::optional<std::int64_t> last_seen)
@@ -240,8 +231,8 @@ net::awaitable<http_response> request_context::create_server(const principal& wh
     if (!fields)
         co_return error(status::bad_request, fields.error().message);
     const std::string name = (*fields)["name"];
-    if (!valid_server_name(name))
-        co_return error(status::bad_request, "name must be 1 to 128 printable characters");
+    if (auto problem = check_server_name(name))
+        co_return error(status::bad_request, *problem);
     server_record rec;
     rec.id = uuid_v4();
     rec.name = name;
@@ -252,14 +243,7 @@ net::awaitable<http_response> request_context::create_server(const principal& wh
     if (!added)
         co_return error(status::service_unavailable, "storage unavailable");
     log::info("user '{}' created server {} ('{}')", who.username, rec.id, rec.name);
-    std::string body = R"({"id":)";
-    append_json_string(body, rec.id);
-    body += R"(,"name":)";
-    append_json_string(body, rec.name);
-    body += R"(,"api_key":)";
-    append_json_string(body, key);
-    body += '}';
-    co_return json(status::created, std::move(body));
+    co_return json(status::created, server_created_json(rec.id, rec.name, key));
 }
 
 net::awaitable<http_response> request_context::delete_server(const principal& who)
