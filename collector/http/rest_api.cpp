@@ -315,20 +315,25 @@ net::awaitable<http_response> request_context::metrics()
         co_return error(status::service_unavailable, "storage unavailable");
     if (!*server)
         co_return error(status::not_found, "no such server");
-    // `to` covers its whole second.
-    auto rows = co_await a_.store.read([&](storage& s) { return s.samples_between(id, from * 1000, to * 1000 + 999, limit); });
-    if (!rows)
+    // `to` covers its whole second. The body (up to 10,000 samples) is assembled on the reader thread.
+    auto body = co_await a_.store.read([&](storage& s) -> storage_result<std::string> {
+        auto rows = s.samples_between(id, from * 1000, to * 1000 + 999, limit);
+        if (!rows)
+            return rows.error();
+        std::string out = R"({"server_id":)";
+        append_json_string(out, id);
+        out += R"(,"samples":[)";
+        for (std::size_t i = 0; i < rows->size(); ++i) {
+            if (i)
+                out += ',';
+            out += (*rows)[i].data_json;
+        }
+        out += fmt::format(R"(],"truncated":{}}})", rows->size() == limit ? "true" : "false");
+        return out;
+    });
+    if (!body)
         co_return error(status::service_unavailable, "storage unavailable");
-    std::string body = R"({"server_id":)";
-    append_json_string(body, id);
-    body += R"(,"samples":[)";
-    for (std::size_t i = 0; i < rows->size(); ++i) {
-        if (i)
-            body += ',';
-        body += (*rows)[i].data_json;
-    }
-    body += fmt::format(R"(],"truncated":{}}})", rows->size() == limit ? "true" : "false");
-    co_return json(status::ok, std::move(body));
+    co_return json(status::ok, std::move(*body));
 }
 
 http_response request_context::health() const

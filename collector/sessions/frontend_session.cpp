@@ -164,18 +164,24 @@ net::awaitable<void> frontend_session::on_subscribe(const proto::subscribe& sub)
         co_return;
     const auto to = now_unix_ms();
     const auto from = to - *sub.history_s * 1000;
-    auto rows = co_await app_.store.read(
-        [&](storage& s) { return s.samples_between(server_id_, from, to, max_history_samples); });
-    if (!rows) {
+    const auto history_mask = mask_;
+    // Decoding and re-encoding up to a day of samples is real work: it runs on the reader thread.
+    auto encoded = co_await app_.store.read([&](storage& s) -> storage_result<std::string> {
+        auto rows = s.samples_between(server_id_, from, to, max_history_samples);
+        if (!rows)
+            return rows.error();
+        std::vector<proto::sample_data> history;
+        history.reserve(rows->size());
+        for (const auto& r : *rows)
+            if (auto d = proto::decode_sample_data(r.data_json))
+                history.push_back(std::move(*d));
+        return proto::encode_history(history, history_mask);
+    });
+    if (!encoded) {
         send_error("internal_error", "history is unavailable right now");
         co_return;
     }
-    std::vector<proto::sample_data> history;
-    history.reserve(rows->size());
-    for (const auto& r : *rows)
-        if (auto d = proto::decode_sample_data(r.data_json))
-            history.push_back(std::move(*d));
-    send(shared(proto::encode_history(history, mask_)));
+    send(shared(std::move(*encoded)));
 }
 
 net::awaitable<void> frontend_session::read_loop()
