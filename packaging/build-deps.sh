@@ -20,6 +20,14 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
   [ "$status" = "installed" ] || missing+=("$p")
 done
+
+# The browser test (tests/web) drives Debian's Chromium with playwright-core from npm. A node and
+# npm already on PATH (e.g. from NodeSource) are used as they are: Debian's nodejs/npm would
+# conflict with them, so they are installed only when the commands are missing.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

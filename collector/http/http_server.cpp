@@ -8,6 +8,7 @@
 
 #include "collector/http/rest_api.hpp"
 #include "collector/http/router.hpp"
+#include "collector/http/web_assets.hpp"
 #include "collector/sessions/agent_session.hpp"
 #include "collector/sessions/frontend_session.hpp"
 #include "common/deadline.hpp"
@@ -165,6 +166,8 @@ net::awaitable<void> http_server::serve(tcp::socket socket)
         } else if (app_.shutting_down) {
             res = error_response(req, http::status::service_unavailable, "shutting down");
             res.keep_alive(false);
+        } else if (route.id == route_id::web_index || route.id == route_id::web_asset) {
+            res = web_asset_response(req, route); // no token: the files hold no data, the API they call does
         } else {
             res = co_await handle_rest(app_, req, route, peer);
         }

@@ -56,12 +56,29 @@ boost::system::result<std::string> percent_decode(std::string_view s)
 }
 } // namespace
 
+bool is_asset_name(std::string_view name)
+{
+    if (name.empty() || name.size() > 64 || name.front() == '.')
+        return false;
+    for (const char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
+                        || c == '-' || c == '_';
+        if (!ok)
+            return false;
+    }
+    return name.find("..") == std::string_view::npos;
+}
+
 route_match match_route(std::string_view target)
 {
     const auto path = target.substr(0, target.find('?'));
+    if (path == "/")
+        return {route_id::web_index, {}, {}};
     const auto p = split_path(path);
+    if (p.size() == 2 && p[0] == "assets")
+        return is_asset_name(p[1]) ? route_match{route_id::web_asset, {}, std::string(p[1])} : route_match{};
     auto with_id = [](route_id id, std::string_view server_id) {
-        return is_uuid(server_id) ? route_match{id, std::string(server_id)} : route_match{};
+        return is_uuid(server_id) ? route_match{id, std::string(server_id), {}} : route_match{};
     };
     // Legacy short forms of the frontend sockets: /ws/metrics/{id}, /ws/logs/{id}.
     if (p.size() == 3 && p[0] == "ws") {
@@ -75,13 +92,13 @@ route_match match_route(std::string_view target)
         return {};
     const auto n = p.size();
     if (n == 3 && p[2] == "servers")
-        return {route_id::servers, {}};
+        return {route_id::servers, {}, {}};
     if (n == 3 && p[2] == "health")
-        return {route_id::health, {}};
+        return {route_id::health, {}, {}};
     if (n == 4 && p[2] == "auth" && p[3] == "login")
-        return {route_id::login, {}};
+        return {route_id::login, {}, {}};
     if (n == 4 && p[2] == "agents" && p[3] == "ws")
-        return {route_id::agent_ws, {}};
+        return {route_id::agent_ws, {}, {}};
     if (n == 4 && p[2] == "servers")
         return with_id(route_id::server, p[3]);
     if (n == 5 && p[2] == "servers" && p[4] == "api-key")
@@ -106,7 +123,9 @@ std::string_view allowed_methods(route_id id)
     case route_id::health:
     case route_id::agent_ws:
     case route_id::metrics_ws:
-    case route_id::logs_ws: return "GET";
+    case route_id::logs_ws:
+    case route_id::web_index:
+    case route_id::web_asset: return "GET";
     case route_id::not_found: return "";
     }
     return "";

@@ -19,12 +19,19 @@ enum class route_id {
     agent_ws,        // GET (upgrade) /api/v1/agents/ws
     metrics_ws,      // GET (upgrade) /api/v1/ws/metrics/{id}, /ws/metrics/{id}
     logs_ws,         // GET (upgrade) /api/v1/ws/logs/{id}, /ws/logs/{id}
+    web_index,       // GET    /  (the web UI's index.html)
+    web_asset,       // GET    /assets/{name}
 };
 
 struct route_match {
     route_id id = route_id::not_found;
     std::string server_id; // for routes with {id}; a well-formed uuid, else the route is not_found
+    std::string asset;     // for web_asset: a plain file name (see is_asset_name), else not_found
 };
+
+// A name under /assets/: letters, digits, '.', '-' and '_', at most 64 bytes, not starting with
+// '.', so it can never name a directory, a parent ("..") or a hidden file.
+bool is_asset_name(std::string_view name);
 
 // `target` is the request target; a query string, if any, is ignored here.
 route_match match_route(std::string_view target);

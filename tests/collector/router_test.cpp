@@ -30,11 +30,46 @@ TEST_SUITE("collector.router")
 
     TEST_CASE("match_route: ids that are not uuids, unknown and deep paths are not found")
     {
-        for (const std::string& bad : std::vector<std::string>{"/", "", "/api", "/api/v1", "/api/v2/servers", "/api/v1/servers/abc",
+        for (const std::string& bad : std::vector<std::string>{"", "/api", "/api/v1", "/api/v2/servers", "/api/v1/servers/abc",
                                 "/api/v1/servers/" + id + "/nope", "/api/v1/ws/metrics/../etc",
                                 "/ws/metrics/" + id + "/x", "/api/v1/servers/" + id + "/metrics/a/b/c/d/e/f/g",
                                 "/API/V1/SERVERS", "/api/v1/servers/3F1C2A9E-8D7B-4C6A-9E5F-1A2B3C4D5E6F"})
             CHECK_MESSAGE(match_route(bad).id == route_id::not_found, bad);
+    }
+
+    TEST_CASE("match_route: the web UI's index and assets")
+    {
+        CHECK(match_route("/").id == route_id::web_index);
+        CHECK(match_route("/?lang=en").id == route_id::web_index);
+        auto js = match_route("/assets/app.js");
+        CHECK(js.id == route_id::web_asset);
+        CHECK(js.asset == "app.js");
+        CHECK(match_route("/assets/style.css?v=2").asset == "style.css");
+        CHECK(match_route("/assets/index.html").id == route_id::web_asset);
+        CHECK(match_route("/assets/a-b_c.1.svg").asset == "a-b_c.1.svg");
+    }
+
+    TEST_CASE("match_route: asset names with slashes, dots or escapes are not found")
+    {
+        for (const std::string& bad : std::vector<std::string>{
+                 "/assets", "/assets/", "/assets/..", "/assets/../app.js", "/assets/a/app.js", "/assets/.hidden",
+                 "/assets/a..b", "/assets/%2e%2e", "/assets/..%2fetc%2fpasswd", "/assets/app.js%00",
+                 "/assets/a b", "/assets/a\\b", "/assets/" + std::string(65, 'a'), "/index.html", "/app.js",
+                 "/static/app.js", "//", "/api/v1/assets/app.js"})
+            CHECK_MESSAGE(match_route(bad).id == route_id::not_found, bad);
+    }
+
+    TEST_CASE("is_asset_name: plain file names only")
+    {
+        CHECK(is_asset_name("app.js"));
+        CHECK(is_asset_name(std::string(64, 'a')));
+        CHECK_FALSE(is_asset_name(""));
+        CHECK_FALSE(is_asset_name(std::string(65, 'a')));
+        CHECK_FALSE(is_asset_name(".."));
+        CHECK_FALSE(is_asset_name("."));
+        CHECK_FALSE(is_asset_name("a/b"));
+        CHECK_FALSE(is_asset_name("a..b"));
+        CHECK_FALSE(is_asset_name(std::string("a\0b", 3)));
     }
 
     TEST_CASE("allowed_methods: one Allow header per route")
@@ -43,6 +78,8 @@ TEST_SUITE("collector.router")
         CHECK(allowed_methods(route_id::server) == "GET, DELETE");
         CHECK(allowed_methods(route_id::login) == "POST");
         CHECK(allowed_methods(route_id::server_metrics) == "GET");
+        CHECK(allowed_methods(route_id::web_index) == "GET");
+        CHECK(allowed_methods(route_id::web_asset) == "GET");
     }
 
     TEST_CASE("parse_query: names, values and percent-decoding")
@@ -68,5 +105,45 @@ TEST_SUITE("collector.router")
         for (int i = 0; i < 40; ++i)
             many += "p" + std::to_string(i) + "=1&";
         CHECK_FALSE(parse_query(many).has_value());
+    }
+}
+
+// The embedded UI is reached through the router, so its lookup and responses are tested here.
+#include "collector/http/web_assets.hpp"
+
+TEST_SUITE("collector.web_assets")
+{
+    TEST_CASE("find_web_asset: the embedded files with their content types")
+    {
+        auto index = find_web_asset("index.html");
+        REQUIRE(index.has_value());
+        CHECK(index->content_type == "text/html; charset=utf-8");
+        CHECK(index->content.find("/assets/app.js") != std::string_view::npos);
+        CHECK(find_web_asset("/app.js")->content_type == "text/javascript; charset=utf-8");
+        CHECK(find_web_asset("style.css")->content_type == "text/css; charset=utf-8");
+        CHECK_FALSE(find_web_asset("nope.js").has_value());
+        CHECK_FALSE(find_web_asset("../index.html").has_value());
+        CHECK_FALSE(find_web_asset("").has_value());
+    }
+
+    TEST_CASE("web_asset_response: headers of a file, 404 JSON for an unknown one")
+    {
+        http_request req{boost::beast::http::verb::get, "/assets/app.js", 11};
+        auto res = web_asset_response(req, match_route("/assets/app.js"));
+        CHECK(res.result() == boost::beast::http::status::ok);
+        CHECK(res[boost::beast::http::field::content_type] == "text/javascript; charset=utf-8");
+        CHECK(res[boost::beast::http::field::cache_control] == "no-cache");
+        CHECK(res["Content-Security-Policy"].starts_with("default-src 'self'; connect-src 'self';"));
+        CHECK(res["X-Content-Type-Options"] == "nosniff");
+        CHECK(res["Referrer-Policy"] == "no-referrer");
+        CHECK(res.body() == find_web_asset("app.js")->content);
+
+        auto root = web_asset_response(req, match_route("/"));
+        CHECK(root.body() == find_web_asset("index.html")->content);
+
+        auto missing = web_asset_response(req, match_route("/assets/missing.js"));
+        CHECK(missing.result() == boost::beast::http::status::not_found);
+        CHECK(missing[boost::beast::http::field::content_type] == "application/json");
+        CHECK(missing.body() == R"({"error":"no such file"})");
     }
 }

@@ -1,0 +1,38 @@
+#pragma once
+// The operator web UI (collector/web/), compiled into the binary by cmake/embed_files.cmake, and
+// the HTTP responses that serve it: GET / is index.html, GET /assets/{name} any file of the UI.
+// Static files need no token (they hold no data); everything they fetch goes through the API,
+// which does. Pure functions over constant data: any thread.
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "collector/http/rest_api.hpp"
+#include "collector/http/router.hpp"
+
+namespace corvid::collector {
+
+struct web_asset {
+    std::string_view content;
+    std::string_view content_type; // with "; charset=utf-8" for text
+};
+
+// `path` is a file name of collector/web ("index.html", "app.js"); a leading '/' is ignored.
+// nullopt for anything else: names are looked up, never joined to a directory.
+std::optional<web_asset> find_web_asset(std::string_view path);
+
+// The response for route_id::web_index or web_asset: the file with its Content-Type,
+// `Cache-Control: no-cache` and the security headers (a strict Content-Security-Policy, nosniff,
+// no referrer), or a 404 JSON error like every other route's.
+http_response web_asset_response(const http_request& req, const route_match& route);
+
+namespace detail {
+struct embedded_file {
+    std::string_view name;
+    std::string_view bytes;
+};
+// Defined in the generated web_assets_data.cpp.
+std::span<const embedded_file> embedded_web_files();
+} // namespace detail
+
+} // namespace corvid::collector

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# ctest's web.ui: installs the test's npm packages (playwright-core, exact versions from
+# package-lock.json) when they are missing, then runs the browser test against CORVID_BUILD_DIR.
+set -euo pipefail
+cd "$(dirname "$0")"
+: "${CORVID_BUILD_DIR:?set CORVID_BUILD_DIR to the build directory}"
+for tool in node npm; do
+  command -v "$tool" >/dev/null || { echo "web.ui: $tool is missing (run packaging/build-deps.sh)" >&2; exit 1; }
+done
+if [ ! -d node_modules/playwright-core ]; then
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+fi
+exec node --test ui.test.mjs
