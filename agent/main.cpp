@@ -13,7 +13,6 @@
 #include "agent/sampling.hpp"
 #include "agent/uplink.hpp"
 #include "common/log.hpp"
-#include "common/random.hpp"
 #include "common/time_format.hpp"
 #include "proto/codec.hpp"
 
@@ -119,7 +118,6 @@ int main(int argc, char** argv)
     for (const auto& w : inv->warnings)
         log::warn("{}", w);
     try {
-        init_crypto();
         if (inv->once)
             return print_one_sample(inv->config);
         return run_agent(inv->config);

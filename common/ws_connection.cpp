@@ -1,27 +1,15 @@
-// All Beast WebSocket code of Corvid, client and server, plain and TLS (see ws_connection.hpp).
+// The client side of ws_connection: dialling ws:// and wss:// (see ws_connection.hpp). The Beast
+// stream types it shares with the server side live in ws_stream_impl.hpp.
 #include "common/ws_connection.hpp"
-#include "common/ws_accept.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <openssl/ssl.h>
 
+#include "common/ws_stream_impl.hpp"
+
 namespace corvid {
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
+using namespace ws_detail;
 namespace ssl = net::ssl;
-using tcp = net::ip::tcp;
-using boost::system::error_code;
-constexpr auto use_tuple_ = net::as_tuple(net::use_awaitable);
 
 namespace {
 class ws_category_impl final : public boost::system::error_category {
@@ -38,89 +26,9 @@ public:
     }
 };
 
-websocket::stream_base::timeout timeouts_for(const ws_timeouts& t)
-{
-    websocket::stream_base::timeout out{};
-    out.handshake_timeout = t.handshake;
-    out.idle_timeout = t.idle;
-    out.keep_alive_pings = true;
-    return out;
-}
+} // namespace
 
-template <class Stream> class ws_connection_impl final : public ws_connection {
-public:
-    // `keep_alive` holds what the stream refers to and must outlive it (the TLS context).
-    explicit ws_connection_impl(Stream ws, std::shared_ptr<void> keep_alive = {})
-        : ws_(std::move(ws)), keep_alive_(std::move(keep_alive))
-    {
-        const auto& sock = beast::get_lowest_layer(ws_).socket();
-        error_code ec;
-        const auto ep = sock.remote_endpoint(ec);
-        if (!ec)
-            remote_ = ep.address().to_string();
-    }
-
-    net::awaitable<ws_read_result> read() override
-    {
-        beast::flat_buffer buffer;
-        auto [ec, n] = co_await ws_.async_read(buffer, use_tuple_);
-        (void)n;
-        if (ec)
-            co_return ws_read_result{ec, {}};
-        if (!ws_.got_text())
-            co_return ws_read_result{make_error_code(ws_errc::binary_frame), {}};
-        co_return ws_read_result{{}, beast::buffers_to_string(buffer.data())};
-    }
-
-    net::awaitable<error_code> write(std::string_view text) override
-    {
-        ws_.text(true);
-        auto [ec, n] = co_await ws_.async_write(net::buffer(text.data(), text.size()), use_tuple_);
-        (void)n;
-        co_return ec;
-    }
-
-    net::awaitable<void> close(std::uint16_t code, std::string_view reason) override
-    {
-        if (!ws_.is_open())
-            co_return;
-        // Beast bounds the close handshake by the handshake timeout set on the stream.
-        websocket::close_reason cr(static_cast<websocket::close_code>(code), reason);
-        co_await ws_.async_close(cr, use_tuple_);
-        abort();
-    }
-
-    void abort() override
-    {
-        error_code ignored;
-        beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-        beast::get_lowest_layer(ws_).socket().close(ignored);
-    }
-
-    bool is_open() const override { return ws_.is_open(); }
-    std::string remote_address() const override { return remote_; }
-
-private:
-    Stream ws_;
-    std::shared_ptr<void> keep_alive_;
-    std::string remote_;
-};
-
-using plain_ws = websocket::stream<beast::tcp_stream>;
-using tls_ws = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
-
-template <class Stream> void configure(Stream& ws, const ws_timeouts& t, std::size_t max_bytes, std::string_view agent)
-{
-    ws.set_option(timeouts_for(t));
-    ws.read_message_max(max_bytes);
-    ws.auto_fragment(false);
-    if (!agent.empty()) {
-        const std::string ua(agent);
-        ws.set_option(websocket::stream_base::decorator(
-            [ua](websocket::request_type& req) { req.set(beast::http::field::user_agent, ua); }));
-    }
-}
-
+namespace {
 net::awaitable<boost::system::result<tcp::endpoint>> resolve_and_connect(beast::tcp_stream& stream, const ws_url& url)
 {
     tcp::resolver resolver(co_await net::this_coro::executor);
@@ -258,21 +166,6 @@ ws_connect(net::any_io_executor ex, const ws_url& url, const ws_client_options& 
     if (url.tls)
         co_return co_await connect_tls(ex, url, options);
     co_return co_await connect_plain(ex, url, options);
-}
-
-net::awaitable<boost::system::result<std::unique_ptr<ws_connection>>>
-ws_accept(beast::tcp_stream stream, const beast::http::request<beast::http::string_body>& request,
-          const ws_server_options& options)
-{
-    stream.expires_never();
-    plain_ws ws(std::move(stream));
-    configure(ws, options.timeouts, options.max_message_bytes, {});
-    ws.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(beast::http::field::server, "corvid-collector"); }));
-    auto [ec] = co_await ws.async_accept(request, use_tuple_);
-    if (ec)
-        co_return ec;
-    co_return std::make_unique<ws_connection_impl<plain_ws>>(std::move(ws));
 }
 
 } // namespace corvid
