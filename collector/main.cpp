@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "collector/auth/jwt.hpp"
@@ -41,8 +42,23 @@ net::awaitable<void> wait_for_sessions_to_end(app& a, std::chrono::seconds limit
     }
 }
 
+// Every agent and frontend holds a descriptor; the common soft default of 1,024 is far below what
+// a collector serves. Raise the soft limit to the hard one (the unit or the shell sets that).
+void raise_descriptor_limit()
+{
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &lim) != 0)
+            log::warn("could not raise the open-files limit");
+    }
+    if (::getrlimit(RLIMIT_NOFILE, &lim) == 0)
+        log::info("open-files limit: {}", static_cast<unsigned long long>(lim.rlim_cur));
+}
+
 int serve(const collector_config& cfg)
 {
+    raise_descriptor_limit();
     auto writer = open_database(cfg, true);
     if (!writer) {
         log::error("cannot open the database {}: {}", database_path(cfg), writer.error().message());

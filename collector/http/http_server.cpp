@@ -85,8 +85,20 @@ net::awaitable<void> http_server::accept_loop()
         if (ec) {
             if (ec == net::error::operation_aborted || !acceptor_.is_open())
                 co_return;
-            log::warn("accept failed: {}", ec.message());
-            continue; // e.g. EMFILE: keep serving the connections we have
+            // Out of descriptors (EMFILE/ENFILE) or memory: the pending connection stays in the
+            // backlog, so retrying at once would spin. Keep serving the connections we have, pause
+            // accepting for a moment, and log once per episode.
+            if (!accept_failing_)
+                log::error("accept failed: {}; pausing new connections (raise LimitNOFILE / ulimit -n?)",
+                           ec.message());
+            accept_failing_ = true;
+            net::steady_timer pause(app_.io, std::chrono::milliseconds(200));
+            co_await pause.async_wait(use_tuple);
+            continue;
+        }
+        if (accept_failing_) {
+            log::notice("accepting connections again");
+            accept_failing_ = false;
         }
         net::co_spawn(app_.io, serve(std::move(socket)), net::detached);
     }

@@ -30,6 +30,7 @@ private:
     app& app_;
     net::ip::tcp::acceptor acceptor_;
     std::set<net::ip::tcp::socket*> idle_http_; // connections between requests, closed on stop()
+    bool accept_failing_ = false;               // logged once per episode of accept errors
 };
 
 } // namespace corvid::collector

@@ -31,7 +31,7 @@ private:
     net::awaitable<bool> authenticate();
     net::awaitable<void> read_loop();
     net::awaitable<void> write_loop();
-    net::awaitable<void> on_metrics(proto::metrics m);
+    net::awaitable<void> on_metrics(proto::metrics& m);
     void send(std::string frame);
     void send_error(std::string code, std::string message);
     void request_close(std::uint16_t code, std::string reason);
