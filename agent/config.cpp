@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include "common/command_line.hpp"
 #include "common/file_util.hpp"
 #include "common/toml_reader.hpp"
 
@@ -151,13 +152,7 @@ enum class flag_id {
     once, version, help
 };
 
-struct flag_spec {
-    std::string_view name;
-    flag_id id;
-    bool takes_value;
-};
-
-constexpr flag_spec flag_specs[] = {
+constexpr flag_spec<flag_id> flag_specs[] = {
     {"--config", flag_id::config, true},       {"--collector-url", flag_id::collector_url, true},
     {"--api-key-file", flag_id::api_key_file, true}, {"--interval", flag_id::interval, true},
     {"--state-dir", flag_id::state_dir, true}, {"--ca-file", flag_id::ca_file, true},
@@ -166,46 +161,19 @@ constexpr flag_spec flag_specs[] = {
     {"--version", flag_id::version, false},    {"--help", flag_id::help, false},
 };
 
-struct parsed_flag {
-    std::string name;
-    flag_id id;
-    std::string value;
-};
+using parsed_flag = corvid::parsed_flag<flag_id>;
 
 boost::system::result<std::vector<parsed_flag>, config_error> parse_flags(int argc, const char* const* argv)
 {
-    std::vector<parsed_flag> out;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if (!arg.starts_with("--") || arg == "--")
-            return config_error{std::string(arg), fmt::format("unexpected argument \"{}\"; see --help", arg)};
-        const auto eq = arg.find('=');
-        const std::string name(arg.substr(0, eq));
-        const flag_spec* spec = nullptr;
-        for (const auto& s : flag_specs)
-            if (s.name == name)
-                spec = &s;
-        if (!spec) {
-            if (name == "--api-key")
-                return config_error{name, "there is no --api-key flag (the command line is visible in ps); use "
-                                          "--api-key-file, api_key_file in the config file or CORVID_API_KEY"};
-            return config_error{name, fmt::format("unknown flag {}; see --help", name)};
-        }
-        parsed_flag f{name, spec->id, {}};
-        if (spec->takes_value) {
-            if (eq != std::string_view::npos)
-                f.value = arg.substr(eq + 1);
-            // A following "--x" is taken as a forgotten value rather than a path that starts with "--".
-            else if (i + 1 < argc && !std::string_view(argv[i + 1]).starts_with("--"))
-                f.value = argv[++i];
-            else
-                return config_error{name, fmt::format("{} needs a value", name)};
-        } else if (eq != std::string_view::npos) {
-            return config_error{name, fmt::format("{} takes no value", name)};
-        }
-        out.push_back(std::move(f));
+    auto parsed = parse_command_line<flag_id>(argc, argv, flag_specs, false);
+    if (!parsed) {
+        auto e = parsed.error();
+        if (e.flag == "--api-key")
+            return config_error{e.flag, "there is no --api-key flag (the command line is visible in ps); use "
+                                        "--api-key-file, api_key_file in the config file or CORVID_API_KEY"};
+        return config_error{std::move(e.flag), std::move(e.message)};
     }
-    return out;
+    return std::move(parsed->flags);
 }
 
 std::optional<config_error> checked(const std::string& key, std::string_view value,

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "collector/names.hpp"
+#include "common/command_line.hpp"
 #include "common/file_util.hpp"
 #include "common/toml_reader.hpp"
 
@@ -88,62 +89,23 @@ config_error to_config_error(toml_error e) { return {std::move(e.key), std::move
 
 enum class flag_id { config, listen, data_dir, log_level, role, version, help };
 
-struct flag_spec {
-    std::string_view name;
-    flag_id id;
-    bool takes_value;
-};
-
-constexpr flag_spec flag_specs[] = {
+constexpr flag_spec<flag_id> flag_specs[] = {
     {"--config", flag_id::config, true},     {"--listen", flag_id::listen, true},
     {"--data-dir", flag_id::data_dir, true}, {"--log-level", flag_id::log_level, true},
     {"--role", flag_id::role, true},         {"--version", flag_id::version, false},
     {"--help", flag_id::help, false},
 };
 
-struct parsed_flag {
-    std::string name;
-    flag_id id;
-    std::string value;
-};
+using parsed_flag = corvid::parsed_flag<flag_id>;
 
-struct parsed_args {
-    std::vector<parsed_flag> flags;
-    std::vector<std::string> words; // the sub-command and its NAME, in order
-};
-
-boost::system::result<parsed_args, config_error> parse_args(int argc, const char* const* argv)
+boost::system::result<parsed_command_line<flag_id>, config_error> parse_args(int argc, const char* const* argv)
 {
-    parsed_args out;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if (!arg.starts_with("--")) {
-            out.words.emplace_back(arg);
-            continue;
-        }
-        const auto eq = arg.find('=');
-        const std::string name(arg.substr(0, eq));
-        const flag_spec* spec = nullptr;
-        for (const auto& s : flag_specs)
-            if (s.name == name)
-                spec = &s;
-        if (!spec)
-            return config_error{name, fmt::format("unknown flag {}; see --help", name)};
-        parsed_flag f{name, spec->id, {}};
-        if (spec->takes_value) {
-            if (eq != std::string_view::npos)
-                f.value = arg.substr(eq + 1);
-            // A following "--x" is taken as a forgotten value rather than a value that starts with "--".
-            else if (i + 1 < argc && !std::string_view(argv[i + 1]).starts_with("--"))
-                f.value = argv[++i];
-            else
-                return config_error{name, fmt::format("{} needs a value", name)};
-        } else if (eq != std::string_view::npos) {
-            return config_error{name, fmt::format("{} takes no value", name)};
-        }
-        out.flags.push_back(std::move(f));
+    auto parsed = parse_command_line<flag_id>(argc, argv, flag_specs, true);
+    if (!parsed) {
+        auto e = parsed.error();
+        return config_error{std::move(e.flag), std::move(e.message)};
     }
-    return out;
+    return std::move(*parsed);
 }
 
 std::string_view command_name(command_kind c)
