@@ -227,12 +227,6 @@ std::optional<std::string> lookup(const env_lookup& env, const std::string& name
     return v;
 }
 
-bool exists(const std::string& path)
-{
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0;
-}
-
 // Group/others permission bits, or 0 when the file cannot be stat'ed (it was just read, so rare).
 mode_t shared_bits(const std::string& path)
 {
@@ -325,17 +319,13 @@ boost::system::result<agent_invocation, config_error> load_agent_invocation(int 
 
     // 1. The file.
     bool file_has_inline_key = false;
-    if (explicit_config && explicit_config->empty())
-        return config_error{"--config", "--config needs a file name"};
-    const std::string path = explicit_config ? *explicit_config : std::string(default_config_path);
-    if (explicit_config || exists(path)) {
-        auto text = read_file(path);
-        if (!text)
-            return config_error{explicit_config ? "--config" : path,
-                                fmt::format("cannot read config file {}: {}", path, text.error().message())};
-        if (auto e = apply_agent_toml(inv.config, *text, path))
+    auto file = read_config_file(explicit_config, default_config_path);
+    if (!file)
+        return to_config_error(file.error());
+    if (*file) {
+        if (auto e = apply_agent_toml(inv.config, (*file)->text, (*file)->path))
             return *e;
-        inv.config_path = path;
+        inv.config_path = (*file)->path;
         file_has_inline_key = !inv.config.api_key.empty();
     }
 

@@ -140,12 +140,6 @@ std::optional<config_error> checked(const std::string& key, std::string_view val
     return std::nullopt;
 }
 
-bool exists(const std::string& path)
-{
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0;
-}
-
 } // namespace
 
 std::optional<config_error> apply_collector_toml(collector_config& cfg, std::string_view toml_text,
@@ -244,17 +238,13 @@ boost::system::result<collector_invocation, config_error> load_collector_invocat
     for (const auto& f : args->flags)
         if (f.id == flag_id::config)
             explicit_config = f.value;
-    if (explicit_config && explicit_config->empty())
-        return config_error{"--config", "--config needs a file name"};
-    const std::string path = explicit_config ? *explicit_config : std::string(default_config_path);
-    if (explicit_config || exists(path)) {
-        auto text = read_file(path);
-        if (!text)
-            return config_error{explicit_config ? "--config" : path,
-                                fmt::format("cannot read config file {}: {}", path, text.error().message())};
-        if (auto e = apply_collector_toml(inv.config, *text, path))
+    auto file = read_config_file(explicit_config, default_config_path);
+    if (!file)
+        return to_config_error(file.error());
+    if (*file) {
+        if (auto e = apply_collector_toml(inv.config, (*file)->text, (*file)->path))
             return *e;
-        inv.config_path = path;
+        inv.config_path = (*file)->path;
     }
 
     for (const auto& f : args->flags) {

@@ -1,7 +1,9 @@
 #include "common/toml_reader.hpp"
 
 #include <algorithm>
+#include <sys/stat.h>
 
+#include "common/file_util.hpp"
 #include "common/log.hpp"
 
 namespace corvid {
@@ -140,6 +142,22 @@ std::optional<toml_error> toml_reader::string_array(const toml::node& n, const s
     }
     out = std::move(items);
     return std::nullopt;
+}
+
+boost::system::result<std::optional<config_file>, toml_error>
+read_config_file(const std::optional<std::string>& explicit_path, std::string_view default_path)
+{
+    if (explicit_path && explicit_path->empty())
+        return toml_error{"--config", "--config needs a file name"};
+    const std::string path = explicit_path ? *explicit_path : std::string(default_path);
+    struct stat st {};
+    if (!explicit_path && ::stat(path.c_str(), &st) != 0)
+        return std::optional<config_file>{}; // no file at the default path: defaults, env and flags only
+    auto text = read_file(path);
+    if (!text)
+        return toml_error{explicit_path ? "--config" : path,
+                          fmt::format("cannot read config file {}: {}", path, text.error().message())};
+    return std::optional<config_file>{config_file{path, std::move(*text)}};
 }
 
 } // namespace corvid

@@ -76,4 +76,14 @@ private:
     std::string_view source_;
 };
 
+struct config_file {
+    std::string path;
+    std::string text;
+};
+
+// The configuration file a daemon reads: `explicit_path` (from --config) when given, and then it
+// must be readable; otherwise `default_path` if it exists; otherwise none (nullopt).
+boost::system::result<std::optional<config_file>, toml_error>
+read_config_file(const std::optional<std::string>& explicit_path, std::string_view default_path);
+
 } // namespace corvid
