@@ -12,6 +12,8 @@
 #include <string_view>
 #include <unistd.h>
 
+#include "tests/support/temp_dir.hpp"
+
 namespace corvid::test {
 
 inline std::string fixture_path(std::string_view relative)
@@ -39,34 +41,11 @@ inline void write_text_file(const std::filesystem::path& path, std::string_view 
         throw std::runtime_error("cannot write " + path.string());
 }
 
-// A fresh directory under the system temp dir, removed with everything in it at the end.
-class temp_dir {
-public:
-    temp_dir()
-    {
-        std::string pattern = (std::filesystem::temp_directory_path() / "corvid-metrics-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr)
-            throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~temp_dir()
-    {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
 
 // Sends fd 2 to a file until destroyed; text() is what was written so far.
 class stderr_capture {
 public:
-    stderr_capture() : file_(dir_.path() / "stderr")
+    stderr_capture() : file_(dir_.file("stderr"))
     {
         std::fflush(stderr);
         saved_ = ::dup(STDERR_FILENO);

@@ -29,15 +29,15 @@ struct fake_host {
     {
         for (const auto* mount_point : {"/", "/home", "/boot", "/srv/data"})
             spaces[mount_point] = {1000, 300, 250, 4096};
-        fs::copy(corvid::test::fixture_path("proc-vm"), dir.path() / "proc", fs::copy_options::recursive);
-        fs::copy(corvid::test::fixture_path("sys-vm"), dir.path() / "sys", fs::copy_options::recursive);
+        fs::copy(corvid::test::fixture_path("proc-vm"), dir.file("proc"), fs::copy_options::recursive);
+        fs::copy(corvid::test::fixture_path("sys-vm"), dir.file("sys"), fs::copy_options::recursive);
     }
 
     sampler_options options() const
     {
         sampler_options o;
-        o.paths.proc = (dir.path() / "proc").string();
-        o.paths.sys = (dir.path() / "sys").string();
+        o.paths.proc = dir.file("proc");
+        o.paths.sys = dir.file("sys");
         return o;
     }
 
@@ -54,7 +54,7 @@ struct fake_host {
         return h;
     }
 
-    fs::path proc(const std::string& relative) const { return dir.path() / "proc" / relative; }
+    fs::path proc(const std::string& relative) const { return fs::path(dir.file("proc")) / relative; }
 
     std::string read(const std::string& relative) const
     {
@@ -237,7 +237,7 @@ TEST_SUITE("agent.metrics.sampler")
     TEST_CASE("sampler_core: without /sys/block only disk_io fails")
     {
         fake_host host;
-        fs::remove_all(host.dir.path() / "sys" / "block");
+        fs::remove_all(host.dir.file("sys/block"));
         sampler_core sampler(host.options(), host.hooks());
         const auto d = sampler.sample(0);
         CHECK(d.disk_io.empty());

@@ -1,5 +1,7 @@
 #include "collector/auth/jwt.hpp"
 
+#include "tests/support/temp_dir.hpp"
+
 #include <cstdlib>
 #include <doctest/doctest.h>
 #include <filesystem>
@@ -14,6 +16,7 @@
 #include "common/random.hpp"
 
 using namespace corvid::collector;
+using corvid::test::temp_dir;
 
 namespace {
 
@@ -57,27 +60,6 @@ std::vector<std::string> split(const std::string& token)
     }
 }
 
-class temp_dir {
-public:
-    temp_dir()
-    {
-        const char* base = std::getenv("TMPDIR");
-        std::string pattern = std::string(base && *base ? base : "/tmp") + "/corvid-auth-XXXXXX";
-        if (!::mkdtemp(pattern.data()))
-            throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~temp_dir()
-    {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    std::string file(std::string_view name) const { return path_ + "/" + std::string(name); }
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
 
 } // namespace
 

@@ -1,6 +1,6 @@
 #pragma once
-// Test helpers: a private temporary directory (removed with everything in it at scope exit),
-// files with a chosen mode, and an argv built from strings. Single-threaded, tests only.
+// Test helpers for the config tests: the documented defaults of the example configs, and an argv
+// built from strings (the temporary directory is tests/support/temp_dir.hpp). Single-threaded, tests only.
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -11,41 +11,10 @@
 #include <sys/stat.h>
 #include <vector>
 
-#include "common/file_util.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace corvid::test {
 
-class temp_dir {
-public:
-    temp_dir()
-    {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "corvid-config-test-XXXXXX").string();
-        if (!::mkdtemp(tmpl.data()))
-            throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~temp_dir()
-    {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-
-    const std::string& path() const { return path_; }
-
-    // The mode is set explicitly so the umask of whoever runs the tests does not matter.
-    std::string write(const std::string& name, std::string_view content, mode_t mode = 0600) const
-    {
-        const std::string p = path_ + "/" + name;
-        if (corvid::write_file_atomic(p, content, mode))
-            throw std::runtime_error("cannot write " + p);
-        return p;
-    }
-
-private:
-    std::string path_;
-};
 
 // The example configs under packaging/ show each optional key as a "# key = default" line;
 // this uncomments those lines (except the ones named in `skip`) so a test can check that the

@@ -1,5 +1,7 @@
 #include "collector/storage/sqlite_storage.hpp"
 
+#include "tests/support/temp_dir.hpp"
+
 #include <cstdlib>
 #include <doctest/doctest.h>
 #include <filesystem>
@@ -9,30 +11,10 @@
 #include <string>
 
 using namespace corvid::collector;
+using corvid::test::temp_dir;
 
 namespace {
 
-// A fresh directory under $TMPDIR (or /tmp), removed with everything in it at the end of the test.
-class temp_dir {
-public:
-    temp_dir()
-    {
-        const char* base = std::getenv("TMPDIR");
-        std::string pattern = std::string(base && *base ? base : "/tmp") + "/corvid-storage-XXXXXX";
-        if (!::mkdtemp(pattern.data()))
-            throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~temp_dir()
-    {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    std::string file(std::string_view name) const { return path_ + "/" + std::string(name); }
-
-private:
-    std::string path_;
-};
 
 std::unique_ptr<storage> open_ok(const std::string& path)
 {
