@@ -36,6 +36,10 @@ template <class T> using decode_result = boost::system::result<T, decode_error>;
 
 // The largest text frame either side accepts; larger frames are refused before parsing.
 inline constexpr std::size_t max_frame_bytes = 1 << 20;
+// Command text and one command_output chunk (bytes after unescaping).
+inline constexpr std::size_t max_command_bytes = 16 * 1024;
+inline constexpr std::size_t max_output_chunk_bytes = 64 * 1024;
+inline constexpr std::uint32_t max_command_timeout_s = 86400;
 
 decode_result<from_agent> decode_from_agent(std::string_view json);
 decode_result<from_collector> decode_from_collector(std::string_view json);
@@ -46,7 +50,7 @@ decode_result<sample_data> decode_sample_data(std::string_view json);
 // ---- top-level fields of sample_data, for frontend field selection -------------------------
 
 enum class sample_field : unsigned {
-    cpu_percent, memory_percent, load, uptime_s, cpu, memory, disk_usage, disk_io, network, count_
+    cpu_percent, memory_percent, load, uptime_s, cpu, memory, disk_usage, disk_io, network, containers, count_
 };
 using field_mask = std::uint32_t;
 inline constexpr field_mask all_fields = (1u << static_cast<unsigned>(sample_field::count_)) - 1;
@@ -64,6 +68,11 @@ std::string encode(const pong&);
 std::string encode(const error&);
 std::string encode(const frontend_auth&);
 std::string encode(const subscribe&);
+std::string encode(const command&);
+std::string encode(const docker_command&);
+std::string encode(const command_output&);
+std::string encode(const command_response&);
+std::string encode(const docker_response&);
 
 // {"timestamp":…, …fields in mask…}; "timestamp" is always present.
 std::string encode_sample_data(const sample_data&, field_mask mask = all_fields);

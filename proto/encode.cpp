@@ -117,6 +117,44 @@ void put_network(std::string& out, const network_interface& n)
     out.push_back('}');
 }
 
+// Unknown numbers (first sight of a container, no stats yet) are omitted, as is "stale" when false.
+void put_container(std::string& out, const container_stats& c)
+{
+    out.append(R"({"id":)");
+    put_string(out, c.id);
+    out.append(R"(,"name":)");
+    put_string(out, c.name);
+    out.append(R"(,"image":)");
+    put_string(out, c.image);
+    out.append(R"(,"state":)");
+    put_string(out, c.state);
+    out.append(R"(,"status":)");
+    put_string(out, c.status);
+    if (c.cpu_percent) {
+        out.append(R"(,"cpu_percent":)");
+        put_number(out, *c.cpu_percent);
+    }
+    if (c.memory_bytes) {
+        out.append(R"(,"memory_bytes":)");
+        put_uint(out, *c.memory_bytes);
+    }
+    if (c.memory_limit_bytes) {
+        out.append(R"(,"memory_limit_bytes":)");
+        put_uint(out, *c.memory_limit_bytes);
+    }
+    if (c.rx_bytes_per_s) {
+        out.append(R"(,"rx_bytes_per_s":)");
+        put_number(out, *c.rx_bytes_per_s);
+    }
+    if (c.tx_bytes_per_s) {
+        out.append(R"(,"tx_bytes_per_s":)");
+        put_number(out, *c.tx_bytes_per_s);
+    }
+    if (c.stale)
+        out.append(R"(,"stale":true)");
+    out.push_back('}');
+}
+
 // `"timestamp":…` and the selected sections present, without braces: shared by the agent's flat
 // metrics message and the frontend's "data" object. Absent sections (nullopt, or an empty list)
 // are omitted, which keeps a sample from a minimal agent small.
@@ -160,6 +198,11 @@ void put_sample_fields(std::string& out, const sample_data& s, field_mask mask)
         out.append(R"(,"network":)");
         put_array(out, s.network, put_network);
     }
+    // Unlike the lists above, an empty container list is written: "docker is on, nothing runs".
+    if (s.containers && selected(mask, sample_field::containers)) {
+        out.append(R"(,"containers":)");
+        put_array(out, *s.containers, put_container);
+    }
 }
 
 void put_sample_object(std::string& out, const sample_data& s, field_mask mask)
@@ -173,7 +216,7 @@ void put_sample_object(std::string& out, const sample_data& s, field_mask mask)
 std::size_t size_hint(const sample_data& s)
 {
     return 512 + 24 * (s.cpu ? s.cpu->cores.size() : 0) + 160 * s.disk_usage.size() + 96 * s.disk_io.size()
-           + 160 * s.network.size();
+           + 160 * s.network.size() + 256 * (s.containers ? s.containers->size() : 0);
 }
 
 } // namespace
@@ -280,6 +323,107 @@ std::string encode(const subscribe& m)
         out.append(R"(,"history_s":)");
         put_int(out, *m.history_s);
     }
+    out.push_back('}');
+    return out;
+}
+
+// ---- commands --------------------------------------------------------------------------------
+
+namespace {
+// The fields every signed command carries after its own ones.
+void put_signed_tail(std::string& out, std::string_view server_id, std::string_view issued_by, std::int64_t issued_at,
+                     std::int64_t expires_at, std::string_view signature)
+{
+    out.append(R"(,"server_id":)");
+    put_string(out, server_id);
+    out.append(R"(,"issued_by":)");
+    put_string(out, issued_by);
+    out.append(R"(,"issued_at":)");
+    put_time(out, issued_at);
+    out.append(R"(,"expires_at":)");
+    put_time(out, expires_at);
+    out.append(R"(,"signature":)");
+    put_string(out, signature);
+    out.push_back('}');
+}
+
+void put_optional_string(std::string& out, std::string_view key, const std::optional<std::string>& v)
+{
+    if (!v)
+        return;
+    out.append(",\"");
+    out.append(key);
+    out.append("\":");
+    put_string(out, *v);
+}
+} // namespace
+
+std::string encode(const command& m)
+{
+    std::string out = R"({"type":"command","command_id":)";
+    put_string(out, m.command_id);
+    out.append(R"(,"command":)");
+    put_string(out, m.command);
+    out.append(R"(,"timeout_s":)");
+    put_uint(out, m.timeout_s);
+    put_signed_tail(out, m.server_id, m.issued_by, m.issued_at_ms, m.expires_at_ms, m.signature);
+    return out;
+}
+
+std::string encode(const docker_command& m)
+{
+    std::string out = R"({"type":"docker_command","command_id":)";
+    put_string(out, m.command_id);
+    out.append(R"(,"action":)");
+    put_string(out, m.action);
+    out.append(R"(,"container_id":)");
+    put_string(out, m.container_id);
+    put_signed_tail(out, m.server_id, m.issued_by, m.issued_at_ms, m.expires_at_ms, m.signature);
+    return out;
+}
+
+std::string encode(const command_output& m)
+{
+    std::string out;
+    out.reserve(m.data.size() + 96);
+    out.append(R"({"type":"command_output","command_id":)");
+    put_string(out, m.command_id);
+    out.append(R"(,"stream":)");
+    put_string(out, m.stream);
+    out.append(R"(,"data":)");
+    put_string(out, m.data);
+    out.push_back('}');
+    return out;
+}
+
+std::string encode(const command_response& m)
+{
+    std::string out;
+    out.reserve(m.output.size() + 192);
+    out.append(R"({"type":"command_response","command_id":)");
+    put_string(out, m.command_id);
+    out.append(R"(,"output":)");
+    put_string(out, m.output);
+    out.append(R"(,"exit_code":)");
+    put_int(out, m.exit_code);
+    out.append(R"(,"duration_ms":)");
+    put_int(out, m.duration_ms);
+    out.append(m.truncated ? R"(,"truncated":true)" : R"(,"truncated":false)");
+    out.append(m.timed_out ? R"(,"timed_out":true)" : R"(,"timed_out":false)");
+    put_optional_string(out, "error", m.error);
+    put_optional_string(out, "message", m.message);
+    out.push_back('}');
+    return out;
+}
+
+std::string encode(const docker_response& m)
+{
+    std::string out = R"({"type":"docker_response","command_id":)";
+    put_string(out, m.command_id);
+    out.append(m.success ? R"(,"success":true)" : R"(,"success":false)");
+    out.append(R"(,"message":)");
+    put_string(out, m.message);
+    put_optional_string(out, "error", m.error);
     out.push_back('}');
     return out;
 }

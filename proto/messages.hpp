@@ -46,6 +46,18 @@ struct network_interface {
     bool operator==(const network_interface&) const = default;
 };
 
+// One Docker container as the agent saw it this interval (only when [docker] is enabled).
+// Rates and usage are absent while unknown (first sight, or the daemon did not answer in time and
+// there is no earlier value); `stale` marks values carried over from an earlier interval.
+struct container_stats {
+    std::string id, name, image, state, status;
+    std::optional<double> cpu_percent;
+    std::optional<std::uint64_t> memory_bytes, memory_limit_bytes;
+    std::optional<double> rx_bytes_per_s, tx_bytes_per_s;
+    bool stale = false;
+    bool operator==(const container_stats&) const = default;
+};
+
 // One sample's measurements: the "data" object frontends receive and the REST history returns.
 struct sample_data {
     std::int64_t timestamp_ms = 0;
@@ -58,6 +70,7 @@ struct sample_data {
     std::vector<proto::disk_usage> disk_usage; // qualified: the member shares the type's name
     std::vector<proto::disk_io> disk_io;
     std::vector<network_interface> network;
+    std::optional<std::vector<container_stats>> containers; // absent: docker not enabled or not reachable
     bool operator==(const sample_data&) const = default;
 };
 
@@ -88,6 +101,58 @@ struct ack {
     std::uint64_t seq = 0;
     std::string stream = "metrics";
     bool operator==(const ack&) const = default;
+};
+
+// ---- commands (PROTOCOL.md, section 7) ------------------------------------------------------
+// collector -> agent. Every field but `signature` is covered by the Ed25519 signature over
+// proto::signing_payload(); times are the wire's ISO strings, carried as Unix milliseconds.
+
+struct command {
+    std::string command_id; // uuid
+    std::string command;    // run as `/bin/sh -c command`
+    std::uint32_t timeout_s = 60;
+    std::string server_id, issued_by;
+    std::int64_t issued_at_ms = 0, expires_at_ms = 0;
+    std::string signature; // base64 of the 64-byte Ed25519 signature
+    bool operator==(const proto::command&) const = default; // qualified: the member shares the name
+};
+
+struct docker_command {
+    std::string command_id;
+    std::string action; // start, stop, restart, pause, unpause, kill, remove
+    std::string container_id;
+    std::string server_id, issued_by;
+    std::int64_t issued_at_ms = 0, expires_at_ms = 0;
+    std::string signature;
+    bool operator==(const docker_command&) const = default;
+};
+
+// agent -> collector, while a command runs.
+struct command_output {
+    std::string command_id;
+    std::string stream; // "stdout" or "stderr"
+    std::string data;
+    bool operator==(const command_output&) const = default;
+};
+
+// agent -> collector, once per command: its result, or its refusal (`error` set, exit_code -1).
+struct command_response {
+    std::string command_id;
+    std::string output;
+    std::int64_t exit_code = 0;
+    std::int64_t duration_ms = 0;
+    bool truncated = false, timed_out = false;
+    std::optional<std::string> error;   // denied, disabled, bad_signature, expired, replayed, busy
+    std::optional<std::string> message; // why, for the operator (never secrets)
+    bool operator==(const command_response&) const = default;
+};
+
+struct docker_response {
+    std::string command_id;
+    bool success = false;
+    std::string message;
+    std::optional<std::string> error; // set when the agent refused the action (as command_response.error)
+    bool operator==(const docker_response&) const = default;
 };
 
 // ---- either direction ----------------------------------------------------------------------
@@ -124,8 +189,9 @@ struct subscribe {
 
 // What each side may receive. A decoder rejects a valid message of a type the receiver does not
 // expect (an agent sending "auth_success") as invalid_message, naming the type.
-using from_agent = std::variant<auth_request, metrics, ping, pong, error>;
-using from_collector = std::variant<auth_success, ack, ping, pong, error>;
+using from_agent =
+    std::variant<auth_request, metrics, ping, pong, error, command_output, command_response, docker_response>;
+using from_collector = std::variant<auth_success, ack, ping, pong, error, command, docker_command>;
 using from_frontend = std::variant<frontend_auth, subscribe, ping, pong>;
 
 } // namespace corvid::proto

@@ -145,7 +145,7 @@ TEST_SUITE("proto.decode")
     TEST_CASE("decode: a type v1 does not define is unknown_type, naming it")
     {
         agent_fails(R"({"type":"foo"})", decode_errc::unknown_type, "unknown message type 'foo'");
-        check_fails(decode_from_collector(R"({"type":"command"})"), decode_errc::unknown_type, "'command'");
+        check_fails(decode_from_collector(R"({"type":"shell"})"), decode_errc::unknown_type, "'shell'");
         check_fails(decode_from_frontend(R"({"type":"PING"})"), decode_errc::unknown_type, "'PING'");
         // A huge type name is cut in the message.
         const auto r = decode_from_agent(R"({"type":")" + std::string(5000, 'x') + R"("})");
@@ -522,7 +522,9 @@ TEST_SUITE("proto.decode")
     {
         std::vector<std::string> seeds;
         for (const char* name : {"auth.json", "metrics_full.json", "metrics_minimal.json", "ack_stream.json",
-                                 "error_retry_after.json", "pong.json", "subscribe.json", "auth_success.json"})
+                                 "error_retry_after.json", "pong.json", "subscribe.json", "auth_success.json",
+                                 "command_output.json", "command_response_refused.json", "docker_response.json",
+                                 "metrics_containers.json"})
             seeds.push_back(corvid::proto::test::read_golden(name));
         std::mt19937 rng(20260101); // fixed: the same inputs on every run
         const std::string pool = "{}[]\",:0123456789-.eE\\ntrufalsnul \xff\xc3";
