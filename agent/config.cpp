@@ -9,6 +9,7 @@
 
 #include "common/command_line.hpp"
 #include "common/file_util.hpp"
+#include "common/tls_pin.hpp"
 #include "common/toml_reader.hpp"
 
 namespace corvid::agent {
@@ -69,6 +70,16 @@ std::optional<std::string> check_collector_url(std::string_view url)
         if (ec != std::errc{} || end != port.data() + port.size() || value < 1 || value > 65535)
             return fmt::format("has an invalid port \"{}\" (1-65535)", port);
     }
+    return std::nullopt;
+}
+
+// The SHA-256 fingerprint of the collector's certificate, as `openssl x509 -fingerprint -sha256`
+// prints it or as bare hex; normalized when the connection is made (common/tls_pin.hpp).
+std::optional<std::string> check_tls_pin(std::string_view v)
+{
+    if (!normalize_sha256_fingerprint(v))
+        return "must be a SHA-256 fingerprint: 64 hex digits, colons allowed (openssl x509 -noout -fingerprint "
+               "-sha256 -in cert.pem)";
     return std::nullopt;
 }
 
@@ -148,7 +159,7 @@ config_error to_config_error(toml_error e) { return {std::move(e.key), std::move
 // ---- the command line ----
 
 enum class flag_id {
-    config, collector_url, api_key_file, interval, state_dir, ca_file, log_level, proc_root, sys_root,
+    config, collector_url, api_key_file, interval, state_dir, ca_file, tls_pin_sha256, log_level, proc_root, sys_root,
     once, version, help
 };
 
@@ -156,6 +167,7 @@ constexpr flag_spec<flag_id> flag_specs[] = {
     {"--config", flag_id::config, true},       {"--collector-url", flag_id::collector_url, true},
     {"--api-key-file", flag_id::api_key_file, true}, {"--interval", flag_id::interval, true},
     {"--state-dir", flag_id::state_dir, true}, {"--ca-file", flag_id::ca_file, true},
+    {"--tls-pin-sha256", flag_id::tls_pin_sha256, true},
     {"--log-level", flag_id::log_level, true}, {"--proc-root", flag_id::proc_root, true},
     {"--sys-root", flag_id::sys_root, true},   {"--once", flag_id::once, false},
     {"--version", flag_id::version, false},    {"--help", flag_id::help, false},
@@ -205,6 +217,12 @@ std::optional<config_error> apply_flag(agent_config& cfg, const parsed_flag& f)
     }
     case flag_id::state_dir: return checked(f.name, f.value, check_not_empty, cfg.state_dir);
     case flag_id::ca_file: cfg.ca_file = f.value; return std::nullopt; // "" restores the system CAs
+    case flag_id::tls_pin_sha256:
+        if (f.value.empty()) { // "" removes a pin set in the file
+            cfg.tls_pin_sha256.clear();
+            return std::nullopt;
+        }
+        return checked(f.name, f.value, check_tls_pin, cfg.tls_pin_sha256);
     case flag_id::log_level: return checked(f.name, f.value, check_log_level, cfg.log_level);
     case flag_id::proc_root: return checked(f.name, f.value, check_not_empty, cfg.sampler.paths.proc);
     case flag_id::sys_root: return checked(f.name, f.value, check_not_empty, cfg.sampler.paths.sys);
@@ -246,8 +264,8 @@ std::optional<config_error> apply_agent_toml(agent_config& cfg, std::string_view
         return to_config_error(std::move(parsed.error()));
     const toml::table& root = *parsed;
     static constexpr std::string_view known[] = {
-        "collector_url", "api_key", "api_key_file", "interval_s", "state_dir", "ca_file", "log_level",
-        "collectors",    "disk_io", "network",      "host"};
+        "collector_url", "api_key", "api_key_file", "interval_s", "state_dir", "ca_file", "tls_pin_sha256", "log_level",
+        "collectors",    "disk_io", "network",      "host",      "commands",  "docker",  "collector_public_key"};
     // Work on a copy so a file with an error changes nothing.
     agent_config next = cfg;
     for (auto&& [k, v] : root) {
@@ -271,9 +289,21 @@ std::optional<config_error> apply_agent_toml(agent_config& cfg, std::string_view
             e = r.string(v, key, next.state_dir, check_not_empty);
         else if (key == "ca_file")
             e = r.string(v, key, next.ca_file);
+        else if (key == "tls_pin_sha256")
+            e = r.string(v, key, next.tls_pin_sha256, check_tls_pin);
         else if (key == "log_level")
             e = r.string(v, key, next.log_level, check_log_level);
-        else if (key == "collectors" || key == "disk_io" || key == "network" || key == "host") {
+        else if (key == "collector_public_key")
+            e = apply_collector_public_key(r, v, next.remote.collector_public_key);
+        else if (key == "commands" || key == "docker") {
+            const auto* t = v.as_table();
+            if (!t)
+                e = r.wrong_type(v, key, "a table");
+            else if (key == "commands")
+                e = apply_commands_table(r, *t, next.remote.commands);
+            else
+                e = apply_docker_table(r, *t, next.remote.docker);
+        } else if (key == "collectors" || key == "disk_io" || key == "network" || key == "host") {
             const auto* t = v.as_table();
             if (!t)
                 e = r.wrong_type(v, key, "a table");
@@ -294,6 +324,13 @@ std::optional<config_error> apply_agent_toml(agent_config& cfg, std::string_view
     if (root.contains("api_key") && root.contains("api_key_file"))
         return to_config_error(
             r.at(root.get("api_key_file")->source(), "api_key_file", "set either api_key or api_key_file, not both"));
+    // Remote execution is only as safe as the signature check, which needs the collector's key.
+    const auto& remote = next.remote;
+    if ((remote.commands.enabled || remote.docker.enabled) && remote.collector_public_key.empty()) {
+        const auto* where = root.get(remote.commands.enabled ? "commands" : "docker");
+        return to_config_error(r.at(where->source(), "collector_public_key",
+                                    "collector_public_key is required when commands or docker are enabled"));
+    }
     cfg = std::move(next);
     return std::nullopt;
 }
@@ -352,6 +389,9 @@ boost::system::result<agent_invocation, config_error> load_agent_invocation(int 
         if (cfg.api_key.empty() && cfg.api_key_file.empty())
             return config_error{"api_key", "an API key is required: set api_key_file (or api_key) in the config "
                                            "file, CORVID_API_KEY or --api-key-file"};
+        if (!cfg.tls_pin_sha256.empty() && !cfg.collector_url.starts_with("wss://"))
+            return config_error{"tls_pin_sha256", "tls_pin_sha256 needs a wss:// collector_url (ws:// has no "
+                                                  "certificate to pin)"};
         if (!cfg.api_key_file.empty()) {
             auto key = read_file(cfg.api_key_file, max_key_file_bytes);
             if (!key)
@@ -392,6 +432,8 @@ Samples this host's metrics and sends them to a Corvid collector over a WebSocke
   --interval N           seconds between samples, 1-60 (default 5)
   --state-dir DIR        agent state (default /var/lib/corvid-agent)
   --ca-file PATH         PEM CA bundle for wss:// (default: the system CAs)
+  --tls-pin-sha256 HEX   also require the collector's certificate to have this SHA-256
+                         fingerprint (colons optional; checked after the CA and host name)
   --log-level LEVEL      debug, info, notice, warn or error (default info)
   --proc-root DIR        where procfs is mounted (default /proc)
   --sys-root DIR         where sysfs is mounted (default /sys)

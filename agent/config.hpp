@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/commands/command_policy.hpp"
 #include "agent/metrics/sampler.hpp"
 
 namespace corvid::agent {
@@ -19,8 +20,10 @@ struct agent_config {
     int interval_s = 5;          // 1-60
     std::string state_dir = "/var/lib/corvid-agent";
     std::string ca_file;         // PEM bundle for wss; empty = the system CAs
+    std::string tls_pin_sha256;  // wss: the collector certificate's SHA-256 (hex, colons optional); "" = no pin
     std::string log_level = "info";
     sampler_options sampler;
+    remote_policy remote; // [commands], [docker], collector_public_key: from the file only
 };
 
 // What the command line asked for besides configuration.

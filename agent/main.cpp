@@ -1,4 +1,6 @@
 // corvid-agent: samples this host's metrics and pushes them to the collector (see README).
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -9,10 +11,13 @@
 #include <thread>
 #include <unistd.h>
 
+#include "agent/commands/command_dispatcher.hpp"
 #include "agent/config.hpp"
+#include "agent/docker/container_watcher.hpp"
 #include "agent/sampling.hpp"
 #include "agent/uplink.hpp"
 #include "common/log.hpp"
+#include "common/service_notify.hpp"
 #include "common/time_format.hpp"
 #include "proto/codec.hpp"
 
@@ -40,8 +45,36 @@ int print_one_sample(const agent_config& cfg)
     return 0;
 }
 
+// The identity commands run as, resolved before anything starts; a typo is a config error.
+using identity_result = boost::system::result<std::optional<run_as_identity>, std::string>;
+
+identity_result command_identity(const agent_config& cfg)
+{
+    const auto& p = cfg.remote.commands;
+    if (!p.enabled)
+        return std::optional<run_as_identity>();
+    if (p.run_as.empty()) {
+        if (running_as_root())
+            log::warn("commands are enabled and run as root: set commands.run_as to a less privileged user");
+        return std::optional<run_as_identity>();
+    }
+    auto id = resolve_run_as(p.run_as);
+    if (!id)
+        return identity_result(boost::system::in_place_error, id.error());
+    if (!running_as_root())
+        log::warn("commands.run_as = \"{}\" has no effect: the agent does not run as root, so commands run as its "
+                  "own user",
+                  p.run_as);
+    return std::optional<run_as_identity>(std::move(*id));
+}
+
 int run_agent(const agent_config& cfg)
 {
+    auto identity = command_identity(cfg);
+    if (!identity) {
+        log::error("{}", identity.error());
+        return 2;
+    }
     net::io_context io(1);
     metrics_sampler sampler(cfg.sampler);
     outbox box;
@@ -51,33 +84,63 @@ int run_agent(const agent_config& cfg)
     us.api_key_file = cfg.api_key_file;
     us.interval = std::chrono::seconds(cfg.interval_s);
     us.ca_file = cfg.ca_file;
+    us.tls_pin_sha256 = cfg.tls_pin_sha256;
     us.hostname = host_name();
     us.agent_version = CORVID_VERSION;
     uplink link(io.get_executor(), us, box);
     sampling clock(io.get_executor(), sampler, box, std::chrono::seconds(cfg.interval_s),
                    [&link] { link.notify_sample(); });
 
+    // Remote execution, only as far as this host's config allows (deny by default).
+    command_dispatcher dispatcher(io.get_executor(), cfg.remote, std::move(*identity),
+                                  [&link](std::string frame, bool droppable) {
+                                      link.send_control(std::move(frame), droppable);
+                                  });
+    std::unique_ptr<docker::container_watcher> containers;
+    if (cfg.remote.docker.enabled) {
+        containers = std::make_unique<docker::container_watcher>(io.get_executor(), std::chrono::seconds(cfg.interval_s),
+                                                                 cfg.remote.docker.socket);
+        dispatcher.set_docker(&containers->client());
+        clock.set_decorator([&containers](proto::sample_data& s) { s.containers = containers->latest(); });
+    }
+    link.set_command_handlers({
+        [&dispatcher](const std::string& server_id) { dispatcher.set_server_id(server_id); },
+        [&dispatcher](const proto::command& c) { dispatcher.on_command(c); },
+        [&dispatcher](const proto::docker_command& c) { dispatcher.on_docker_command(c); },
+    });
+
     net::signal_set signals(io, SIGTERM, SIGINT);
     net::steady_timer hard_deadline(io);
+    // systemd's watchdog (WatchdogSec=) is pinged from the io loop, so a wedged loop gets the
+    // agent restarted; it stops with the two loops below.
+    net::cancellation_signal watchdog_stop;
+    net::co_spawn(io, watchdog_loop(), net::bind_cancellation_slot(watchdog_stop.slot(), net::detached));
     // When both loops have ended politely nothing else needs to wait for the deadline.
-    int running = 2;
+    int running = containers ? 3 : 2;
     auto on_loop_end = [&](std::exception_ptr e) {
         if (e)
             std::rethrow_exception(e);
         if (--running == 0) {
             hard_deadline.cancel();
             signals.cancel();
+            watchdog_stop.emit(net::cancellation_type::terminal);
         }
     };
     net::co_spawn(io, link.run(), on_loop_end);
     net::co_spawn(io, clock.run(), on_loop_end);
+    if (containers)
+        net::co_spawn(io, containers->run(), on_loop_end);
 
     signals.async_wait([&](boost::system::error_code ec, int sig) {
         if (ec)
             return;
         log::info("signal {} received, stopping", sig);
+        notify_stopping();
         link.stop();
         clock.stop();
+        dispatcher.stop(); // kills running commands' process groups; they still report if they can
+        if (containers)
+            containers->stop();
         // Whatever has not finished politely by then is cut off: shutdown takes at most 2 s.
         hard_deadline.expires_after(std::chrono::milliseconds(1800));
         hard_deadline.async_wait([&io](boost::system::error_code e) {
@@ -86,7 +149,17 @@ int run_agent(const agent_config& cfg)
         });
     });
     log::info("corvid-agent {} started: collector {}, interval {} s", CORVID_VERSION, cfg.collector_url, cfg.interval_s);
+    // Ready once running: connecting may take a while (the collector may be down) and the
+    // samples wait in the outbox meanwhile, so startup does not depend on it.
+    notify_ready("sending to " + cfg.collector_url);
     io.run();
+    if (dispatcher.running() > 0) {
+        // The hard deadline cut commands off mid-flight: their coroutines refer to objects of this
+        // frame, so leave without running destructors (the kernel reaps what is left).
+        log::warn("corvid-agent stopped with {} commands still ending", dispatcher.running());
+        std::fflush(nullptr);
+        std::_Exit(0);
+    }
     log::info("corvid-agent stopped");
     return 0;
 }

@@ -52,6 +52,8 @@ net::awaitable<void> sampling::run()
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
         if (took_ms > interval_ms / 2)
             log::warn("sampling took {} ms, more than half the interval", took_ms);
+        if (decorate_)
+            decorate_(data);
         box_.push(std::move(data));
         on_sample_();
     }

@@ -28,6 +28,8 @@ public:
     ~sampling();
     net::awaitable<void> run();
     void stop();
+    // Adds to each sample on the io thread before it is queued (the container list).
+    void set_decorator(std::function<void(proto::sample_data&)> d) { decorate_ = std::move(d); }
 
 private:
     net::any_io_executor ex_;
@@ -35,6 +37,7 @@ private:
     outbox& box_;
     std::chrono::seconds interval_;
     std::function<void()> on_sample_;
+    std::function<void(proto::sample_data&)> decorate_;
     net::steady_timer timer_;
     net::thread_pool worker_{1};
     bool stopping_ = false;

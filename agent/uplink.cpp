@@ -32,6 +32,20 @@ uplink::uplink(net::any_io_executor ex, uplink_settings settings, outbox& box)
 
 void uplink::notify_sample() { wake_.cancel(); }
 
+void uplink::send_control(std::string frame, bool droppable)
+{
+    const bool full = control_.size() >= (droppable ? max_control_frames / 2 : max_control_frames);
+    if (full || (droppable && !connection_)) {
+        if (control_dropped_++ % 100 == 0)
+            log::warn("dropping a {} frame for the collector: {} ({} dropped so far)",
+                      droppable ? "command output" : "command result",
+                      connection_ ? "the send queue is full" : "not connected", control_dropped_);
+        return;
+    }
+    control_.push_back({std::move(frame), droppable});
+    wake_.cancel();
+}
+
 void uplink::stop()
 {
     stopping_ = true;
@@ -66,6 +80,7 @@ net::awaitable<void> uplink::run()
     }
     ws_client_options options;
     options.ca_file = settings_.ca_file;
+    options.tls_pin_sha256 = settings_.tls_pin_sha256;
     options.user_agent = "corvid-agent/" + settings_.agent_version;
     // The collector acks every sample, so a quiet link for 3 intervals is dead (see liveness.hpp);
     // the WebSocket idle timeout is a second net for the case where even our pings stall.
@@ -87,7 +102,11 @@ net::awaitable<void> uplink::run()
                 if (authenticated) {
                     backoff_.reset();
                     box_.rewind();
+                    if (handlers_.on_authenticated)
+                        handlers_.on_authenticated(server_id_);
                     co_await session(**conn);
+                    // Output chunks of a lost connection are stale; results wait for the next one.
+                    std::erase_if(control_, [](const control_frame& f) { return f.droppable; });
                     if (!stopping_)
                         log::warn("connection to the collector lost; reconnecting");
                 }
@@ -164,6 +183,12 @@ net::awaitable<void> uplink::receive_loop(ws_connection& conn, liveness& live)
         } else if (std::holds_alternative<proto::ping>(*msg)) {
             pong_due_ = true;
             wake_.cancel();
+        } else if (auto* c = std::get_if<proto::command>(&*msg)) {
+            if (handlers_.on_command)
+                handlers_.on_command(*c);
+        } else if (auto* d = std::get_if<proto::docker_command>(&*msg)) {
+            if (handlers_.on_docker_command)
+                handlers_.on_docker_command(*d);
         } else if (auto* e = std::get_if<proto::error>(&*msg)) {
             log::warn("collector reported an error: {} ({})", e->message, e->code);
         }
@@ -185,6 +210,9 @@ net::awaitable<void> uplink::send_loop(ws_connection& conn)
         } else if (ping_due_) {
             ping_due_ = false;
             frame = proto::encode(proto::ping{});
+        } else if (!control_.empty()) {
+            frame = std::move(control_.front().text);
+            control_.pop_front();
         } else if (const auto* next = box_.next_unsent()) {
             proto::metrics m = *next;
             m.server_id = server_id_;

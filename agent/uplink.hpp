@@ -8,12 +8,15 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <string>
 
 #include "agent/backoff.hpp"
 #include "agent/liveness.hpp"
 #include "agent/outbox.hpp"
 #include "common/ws_connection.hpp"
+#include "proto/messages.hpp"
 
 namespace corvid::agent {
 
@@ -23,8 +26,16 @@ struct uplink_settings {
     std::string api_key_file; // read again before every connection attempt (rotation without restart)
     std::chrono::seconds interval{5};
     std::string ca_file;
+    std::string tls_pin_sha256; // see ws_client_options
     std::string hostname;
     std::string agent_version;
+};
+
+// Where commands from the collector go (command_dispatcher); io thread.
+struct command_handlers {
+    std::function<void(const std::string& server_id)> on_authenticated;
+    std::function<void(const proto::command&)> on_command;
+    std::function<void(const proto::docker_command&)> on_docker_command;
 };
 
 class uplink {
@@ -33,6 +44,13 @@ public:
 
     net::awaitable<void> run();
     void notify_sample(); // a sample was pushed to the outbox
+    void set_command_handlers(command_handlers h) { handlers_ = std::move(h); }
+    // Queues a frame other than a sample (command output and results), sent ahead of samples.
+    // Bound: max_control_frames. Droppable frames (output chunks) are refused when the queue is
+    // half full and discarded when the link drops; others wait for the next connection, and only
+    // a full queue drops them (logged).
+    void send_control(std::string frame, bool droppable);
+    static constexpr std::size_t max_control_frames = 256;
     void stop();
     bool connected() const { return connection_ != nullptr; }
 
@@ -52,6 +70,13 @@ private:
     net::steady_timer wake_;  // a condition variable: cancelled when the send loop has work
     net::steady_timer pause_; // backoff sleeps; cancelled by stop()
     ws_connection* connection_ = nullptr;
+    command_handlers handlers_;
+    struct control_frame {
+        std::string text;
+        bool droppable;
+    };
+    std::deque<control_frame> control_;
+    std::uint64_t control_dropped_ = 0;
     std::string server_id_;
     bool stopping_ = false;
     bool pong_due_ = false, ping_due_ = false;

@@ -5,10 +5,12 @@
 #include <string>
 
 #include "collector/auth/login_limiter.hpp"
+#include "collector/commands/command_tracker.hpp"
 #include "collector/config.hpp"
 #include "collector/live/agent_registry.hpp"
 #include "collector/live/hub.hpp"
 #include "collector/storage/store.hpp"
+#include "common/signing.hpp"
 
 namespace corvid::collector {
 
@@ -21,6 +23,10 @@ struct app {
     login_limiter logins;
     std::string token_secret; // HS256 key, 32 bytes, from <data_dir>/jwt.key
     bool shutting_down = false;
+    command_tracker commands;
+    signing_key_pair command_keys; // Ed25519, from <data_dir>/command_signing.key
+    // The same sliding window as logins, counting each operator's dispatched commands.
+    login_limiter command_rate{login_limiter::options{.max_failures = 30, .window = std::chrono::seconds(60)}};
 };
 
 } // namespace corvid::collector

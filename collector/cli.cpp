@@ -81,6 +81,14 @@ int run_server_add(const collector_invocation& inv)
     auto db = open_or_report(inv);
     if (!db)
         return 1;
+    // The agent's config needs the collector's public key next to its API key: load (or make) it
+    // first, so a failure leaves no server behind whose key was never shown.
+    auto keys = load_command_keys(inv.config);
+    if (!keys) {
+        std::fprintf(stderr, "corvid-collector: cannot load the command signing key %s: %s\n",
+                     command_key_path(inv.config).c_str(), keys.error().message().c_str());
+        return 1;
+    }
     server_record server;
     server.id = uuid_v4();
     server.name = inv.name;
@@ -91,7 +99,7 @@ int run_server_add(const collector_invocation& inv)
         std::fprintf(stderr, "corvid-collector: adding the server failed: %s\n", added.error().message().c_str());
         return 1;
     }
-    const auto line = server_created_json(server.id, server.name, key);
+    const auto line = server_created_json(server.id, server.name, key, base64_encode(keys->public_key));
     std::printf("%s\n", line.c_str());
     return 0;
 }

@@ -171,6 +171,10 @@ std::optional<config_error> apply_collector_toml(collector_config& cfg, std::str
             e = r.integer(v, key, next.max_body_bytes, 1024, 16777216);
         else if (key == "write_queue_samples")
             e = r.integer(v, key, next.write_queue_samples, 100, 1000000);
+        else if (key == "tls_cert")
+            e = r.string(v, key, next.tls_cert, check_not_empty);
+        else if (key == "tls_key")
+            e = r.string(v, key, next.tls_key, check_not_empty);
         else if (key == "login") {
             if (const auto* t = v.as_table())
                 e = apply_login(r, *t, next);
@@ -180,6 +184,17 @@ std::optional<config_error> apply_collector_toml(collector_config& cfg, std::str
             e = r.unknown(k, key, v.is_table());
         if (e)
             return to_config_error(std::move(*e));
+    }
+    // Half a TLS setup would silently serve plain text; refuse it.
+    if (next.tls_cert.empty() != next.tls_key.empty()) {
+        const bool has_cert = !next.tls_cert.empty();
+        const std::string present = has_cert ? "tls_cert" : "tls_key";
+        const std::string missing = has_cert ? "tls_key" : "tls_cert";
+        const std::string problem =
+            fmt::format("{} is set but {} is not: set both (PEM files) or neither", present, missing);
+        if (const auto* node = root.get(present))
+            return to_config_error(r.at(node->source(), missing, problem));
+        return config_error{missing, fmt::format("{}: {}: {}", source, missing, problem)};
     }
     cfg = std::move(next);
     return std::nullopt;

@@ -23,6 +23,9 @@ struct collector_config {
     std::size_t write_queue_samples = 10000;   // bound of the storage write queue
     int login_max_failures = 5;                // per source address within login_window_s
     std::int64_t login_window_s = 300;
+    // PEM files; both set: serve https/wss (re-read on SIGHUP), both empty: plain http/ws.
+    std::string tls_cert;                      // certificate chain, leaf first
+    std::string tls_key;                       // its private key, unencrypted
 };
 
 enum class command_kind { serve, user_add, server_add, version, help };

@@ -14,9 +14,12 @@
 #include "collector/data_dir.hpp"
 #include "collector/http/http_server.hpp"
 #include "collector/retention.hpp"
+#include "common/deadline.hpp"
 #include "common/log.hpp"
 #include "common/random.hpp"
 #include "common/service_notify.hpp"
+#include "common/time_format.hpp"
+#include "common/tls_context.hpp"
 
 namespace {
 using namespace corvid;
@@ -56,6 +59,37 @@ void raise_descriptor_limit()
         log::info("open-files limit: {}", static_cast<unsigned long long>(lim.rlim_cur));
 }
 
+void log_tls_identity(std::string_view what, const collector_config& cfg, const tls_server_identity& id)
+{
+    log::notice("{} {}: subject {}, expires {}, SHA-256 {}", what, cfg.tls_cert, id.subject, id.not_after, id.sha256);
+    if (id.expired)
+        log::warn("the TLS certificate {} expired on {}; agents will refuse it", cfg.tls_cert, id.not_after);
+}
+
+// SIGHUP re-reads tls_cert and tls_key. New connections get the new certificate; open ones keep
+// theirs. A reload that fails keeps the old certificate. Reading two small files blocks the io
+// thread for a moment, once per signal.
+net::awaitable<void> reload_on_sighup(net::signal_set& hup, http_server& server, const collector_config& cfg)
+{
+    for (;;) {
+        auto [ec, sig] = co_await hup.async_wait(use_tuple);
+        (void)sig;
+        if (ec)
+            co_return;
+        if (cfg.tls_cert.empty()) {
+            log::info("SIGHUP: TLS is not configured, nothing to reload");
+            continue;
+        }
+        auto id = load_tls_server_identity(cfg.tls_cert, cfg.tls_key);
+        if (!id) {
+            log::error("TLS reload failed: {}; still serving the previous certificate", id.error());
+            continue;
+        }
+        server.set_tls(id->context);
+        log_tls_identity("TLS certificate reloaded from", cfg, *id);
+    }
+}
+
 int serve(const collector_config& cfg)
 {
     raise_descriptor_limit();
@@ -69,6 +103,14 @@ int serve(const collector_config& cfg)
         log::error("cannot load the token secret {}: {}", token_secret_path(cfg), secret.error().message());
         return 1;
     }
+    auto command_keys = load_command_keys(cfg);
+    if (!command_keys) {
+        log::error("cannot load the command signing key {}: {}", command_key_path(cfg), command_keys.error().message());
+        return 1;
+    }
+    // Commands in flight when the collector last stopped can no longer report here: they are lost.
+    if (auto lost = (*writer)->mark_unfinished_commands_lost(now_unix_ms()); lost && *lost > 0)
+        log::warn("{} commands were in flight when the collector stopped; marked lost", *lost);
 
     net::io_context io(1);
     store db(io.get_executor(), std::move(*writer), [cfg] { return open_database(cfg, false); },
@@ -77,8 +119,18 @@ int serve(const collector_config& cfg)
     limits.max_failures = static_cast<std::size_t>(cfg.login_max_failures);
     limits.window = std::chrono::seconds(cfg.login_window_s);
     app a{io.get_executor(), cfg, db, {}, {}, login_limiter(limits), std::move(*secret)};
+    a.command_keys = std::move(*command_keys);
 
     http_server server(a);
+    if (!cfg.tls_cert.empty()) {
+        auto id = load_tls_server_identity(cfg.tls_cert, cfg.tls_key);
+        if (!id) {
+            log::error("cannot set up TLS: {}", id.error());
+            return 1;
+        }
+        server.set_tls(id->context);
+        log_tls_identity("TLS certificate loaded from", cfg, *id);
+    }
     const auto [host, port] = split_listen(cfg.listen);
     auto bound = server.listen(host, port);
     if (!bound) {
@@ -88,6 +140,8 @@ int serve(const collector_config& cfg)
     server.start();
     net::co_spawn(io, retention_loop(a), net::detached);
     net::co_spawn(io, watchdog_loop(), net::detached);
+    net::signal_set hup(io, SIGHUP);
+    net::co_spawn(io, reload_on_sighup(hup, server, cfg), net::detached);
 
     net::signal_set signals(io, SIGTERM, SIGINT);
     signals.async_wait([&](boost::system::error_code ec, int sig) {
@@ -105,7 +159,8 @@ int serve(const collector_config& cfg)
         net::co_spawn(io, wait_for_sessions_to_end(a, std::chrono::seconds(3)), [&io](std::exception_ptr) { io.stop(); });
     });
 
-    const auto url = fmt::format("http://{}:{}", bound->address().to_string(), bound->port());
+    const auto url = fmt::format("{}://{}:{}", server.tls() ? "https" : "http", bound->address().to_string(),
+                                 bound->port());
     // One line on stdout, for scripts and tests that start the collector on port 0.
     std::printf("corvid-collector listening on %s\n", url.c_str());
     std::fflush(stdout);

@@ -53,7 +53,8 @@ std::optional<std::string> check_server_name(std::string_view v)
     return std::nullopt;
 }
 
-std::string server_created_json(std::string_view id, std::string_view name, std::string_view api_key)
+std::string server_created_json(std::string_view id, std::string_view name, std::string_view api_key,
+                                std::string_view collector_public_key)
 {
     std::string out = R"({"id":)";
     append_json_string(out, id);
@@ -61,6 +62,8 @@ std::string server_created_json(std::string_view id, std::string_view name, std:
     append_json_string(out, name);
     out += R"(,"api_key":)";
     append_json_string(out, api_key);
+    out += R"(,"collector_public_key":)";
+    append_json_string(out, collector_public_key);
     out += '}';
     return out;
 }

@@ -19,8 +19,10 @@ std::optional<std::string> check_user_name(std::string_view name);
 // no space at either end; returns the problem, for the operator, or nothing.
 std::optional<std::string> check_server_name(std::string_view name);
 
-// {"id":…,"name":…,"api_key":…}: what `server add` prints and POST /api/v1/servers returns.
-// The key is shown only here; the collector keeps its hash alone.
-std::string server_created_json(std::string_view id, std::string_view name, std::string_view api_key);
+// {"id":…,"name":…,"api_key":…,"collector_public_key":…}: what `server add` prints and
+// POST /api/v1/servers returns: everything an agent's config needs. The API key is shown only
+// here; the collector keeps its hash alone. The public key (base64) verifies signed commands.
+std::string server_created_json(std::string_view id, std::string_view name, std::string_view api_key,
+                                std::string_view collector_public_key);
 
 } // namespace corvid::collector

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include "common/random.hpp"
+
 namespace corvid {
 namespace {
 const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
@@ -47,6 +49,13 @@ bool verify_detached(std::string_view message, std::string_view signature, std::
     if (signature.size() != crypto_sign_BYTES || public_key.size() != crypto_sign_PUBLICKEYBYTES)
         return false;
     return crypto_sign_verify_detached(bytes(signature), bytes(message), message.size(), bytes(public_key)) == 0;
+}
+
+std::string sha256_hex(std::string_view data)
+{
+    std::string digest(crypto_hash_sha256_BYTES, '\0');
+    crypto_hash_sha256(bytes(digest), bytes(data), data.size());
+    return hex_encode(digest);
 }
 
 } // namespace corvid

@@ -24,4 +24,7 @@ std::string sign_detached(std::string_view message, std::string_view secret_key)
 // False for a wrong signature, and for a key or signature of the wrong size.
 bool verify_detached(std::string_view message, std::string_view signature, std::string_view public_key);
 
+// Lowercase hex SHA-256 of `data` (the audit log's fingerprint of a command's output).
+std::string sha256_hex(std::string_view data);
+
 } // namespace corvid

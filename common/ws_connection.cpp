@@ -5,6 +5,9 @@
 #include <boost/asio/connect.hpp>
 #include <openssl/ssl.h>
 
+#include "common/log.hpp"
+#include "common/tls_context.hpp"
+#include "common/tls_pin.hpp"
 #include "common/ws_stream_impl.hpp"
 
 namespace corvid {
@@ -20,7 +23,8 @@ public:
         switch (static_cast<ws_errc>(ev)) {
         case ws_errc::binary_frame: return "binary frames are not accepted; send JSON text frames";
         case ws_errc::bad_url: return "not a ws:// or wss:// URL";
-        case ws_errc::tls_setup: return "TLS setup failed (CA file)";
+        case ws_errc::tls_setup: return "TLS setup failed (CA file or tls_pin_sha256)";
+        case ws_errc::pin_mismatch: return "the collector's certificate does not match tls_pin_sha256";
         }
         return "unknown ws error";
     }
@@ -74,6 +78,12 @@ connect_tls(net::any_io_executor ex, const ws_url& url, const ws_client_options&
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
     ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3
                      | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    std::optional<std::string> pin;
+    if (!o.tls_pin_sha256.empty()) {
+        pin = normalize_sha256_fingerprint(o.tls_pin_sha256);
+        if (!pin)
+            co_return make_error_code(ws_errc::tls_setup);
+    }
     error_code ec;
     if (o.ca_file.empty())
         ctx->set_default_verify_paths(ec);
@@ -95,6 +105,18 @@ connect_tls(net::any_io_executor ex, const ws_url& url, const ws_client_options&
     auto [hec] = co_await tls.async_handshake(ssl::stream_base::client, use_tuple_);
     if (hec)
         co_return hec;
+    // The pin narrows what the CAs allow to one certificate: a CA that issues a certificate for
+    // this name to someone else is not enough to receive the agent's key.
+    if (pin) {
+        const std::string actual = certificate_sha256(SSL_get0_peer_certificate(tls.native_handle()));
+        if (actual != *pin) {
+            log::error("{}:{} presented a certificate with SHA-256 fingerprint {}, but tls_pin_sha256 expects {}; "
+                       "refusing the connection",
+                       url.host, url.port, actual.empty() ? std::string("(none)") : format_sha256_fingerprint(actual),
+                       format_sha256_fingerprint(*pin));
+            co_return make_error_code(ws_errc::pin_mismatch);
+        }
+    }
     tls_ws ws(std::move(tls));
     beast::get_lowest_layer(ws).expires_never();
     configure(ws, o.timeouts, o.max_message_bytes, o.user_agent);

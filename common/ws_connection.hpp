@@ -23,7 +23,8 @@ namespace net = boost::asio;
 enum class ws_errc {
     binary_frame = 1, // the peer sent a binary message; the protocol is text only
     bad_url,
-    tls_setup,        // the CA file could not be loaded
+    tls_setup,        // the CA file could not be loaded (or tls_pin_sha256 is malformed)
+    pin_mismatch,     // the peer's certificate is not the one tls_pin_sha256 names
 };
 const boost::system::error_category& ws_category();
 boost::system::error_code make_error_code(ws_errc e);
@@ -73,13 +74,17 @@ struct ws_client_options {
     ws_timeouts timeouts;
     std::chrono::seconds connect_timeout{10}; // DNS + TCP + TLS + upgrade, all together
     std::string ca_file;                      // wss: PEM bundle to trust instead of the system CAs
+    // wss: SHA-256 of the peer's leaf certificate (hex, colons optional). Checked in addition to
+    // the CA chain and host name, never instead of them; a mismatch is logged with both values.
+    std::string tls_pin_sha256;
     std::size_t max_message_bytes = 1 << 20;
     std::string user_agent;
 };
 
 // Resolves the host again on every call (DNS changes are picked up), connects, performs the TLS
-// handshake (peer verified against the CAs and the host name, never silently skipped) and the
-// WebSocket upgrade.
+// handshake (peer verified against the CAs and the host name, never silently skipped; then the
+// pin, when one is set) and the WebSocket upgrade. Nothing is sent on the WebSocket before all
+// of these checks pass.
 net::awaitable<boost::system::result<std::unique_ptr<ws_connection>>>
 ws_connect(net::any_io_executor ex, const ws_url& url, const ws_client_options& options);
 

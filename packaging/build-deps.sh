@@ -13,6 +13,8 @@ packages=(
   python3 python3-websockets
   # tests: sqlite3 CLI to inspect the collector's database, openssl CLI for test keys
   sqlite3 openssl
+  # the package test (tests/packaging): cpack's dpkg-shlibdeps, lintian
+  dpkg-dev lintian
   # docker tests (tests/docker): podman's Docker-compatible API service, a busybox image without a registry
   podman runc busybox-static
 )

@@ -41,6 +41,12 @@ inline constexpr std::size_t max_command_bytes = 16 * 1024;
 inline constexpr std::size_t max_output_chunk_bytes = 64 * 1024;
 inline constexpr std::uint32_t max_command_timeout_s = 86400;
 
+// The container actions of docker_command, and what a container_id may look like: 1-128
+// characters of [A-Za-z0-9_.-], not "." or "..", so it can never change an Engine API path.
+inline constexpr std::string_view docker_actions[] = {"start", "stop", "restart", "pause", "unpause", "kill", "remove"};
+bool is_docker_action(std::string_view action);
+bool is_container_ref(std::string_view id);
+
 decode_result<from_agent> decode_from_agent(std::string_view json);
 decode_result<from_collector> decode_from_collector(std::string_view json);
 decode_result<from_frontend> decode_from_frontend(std::string_view json);

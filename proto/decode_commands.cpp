@@ -1,7 +1,9 @@
-// Decoders of the command messages. Shapes and limits: PROTOCOL.md section 7. Values are checked
+// Decoders of the command messages. Shapes and limits: PROTOCOL.md section 10. Values are checked
 // here only for form (types, lengths, ranges); whether a command may run is the agent's policy
 // and signature check, whether a result belongs to a command is the collector's.
 #include "proto/decode_commands.hpp"
+
+#include <algorithm>
 
 namespace corvid::proto::detail {
 namespace {
@@ -63,8 +65,15 @@ bool read_docker_command(json_reader& d, od::object root, docker_command& m)
                          [&](std::size_t i, od::value v, const path& p) {
                              switch (i) {
                              case 0: return read_command_id(d, v, p, m.command_id);
-                             case 1: return d.read_string(v, p, max_name_bytes, m.action);
-                             case 2: return d.read_string(v, p, max_name_bytes, m.container_id);
+                             case 1:
+                                 return d.read_string(v, p, max_name_bytes, m.action)
+                                        && (is_docker_action(m.action)
+                                            || d.fail(decode_errc::invalid_value, p, "not a container action"));
+                             case 2:
+                                 return d.read_string(v, p, max_name_bytes, m.container_id)
+                                        && (is_container_ref(m.container_id)
+                                            || d.fail(decode_errc::invalid_value, p,
+                                                      "expected 1-128 characters of A-Z a-z 0-9 _ . -"));
                              default:
                                  return read_signed_field(d, i - 3, v, p, m.server_id, m.issued_by, m.issued_at_ms,
                                                           m.expires_at_ms, m.signature);
@@ -126,3 +135,22 @@ bool read_docker_response(json_reader& d, od::object root, docker_response& m)
 }
 
 } // namespace corvid::proto::detail
+
+namespace corvid::proto {
+
+bool is_docker_action(std::string_view action)
+{
+    return std::find(std::begin(docker_actions), std::end(docker_actions), action) != std::end(docker_actions);
+}
+
+bool is_container_ref(std::string_view id)
+{
+    if (id.empty() || id.size() > 128 || id == "." || id == "..")
+        return false;
+    return std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.'
+               || c == '-';
+    });
+}
+
+} // namespace corvid::proto

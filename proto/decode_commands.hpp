@@ -1,5 +1,5 @@
 #pragma once
-// Field readers of the command messages (PROTOCOL.md section 7), used by decode.cpp's per-receiver
+// Field readers of the command messages (PROTOCOL.md section 10), used by decode.cpp's per-receiver
 // dispatch. Internal to proto/. Each returns false with the error kept in the reader.
 #include "proto/json_reader.hpp"
 

@@ -103,7 +103,7 @@ struct ack {
     bool operator==(const ack&) const = default;
 };
 
-// ---- commands (PROTOCOL.md, section 7) ------------------------------------------------------
+// ---- commands (PROTOCOL.md, section 10) ------------------------------------------------------
 // collector -> agent. Every field but `signature` is covered by the Ed25519 signature over
 // proto::signing_payload(); times are the wire's ISO strings, carried as Unix milliseconds.
 

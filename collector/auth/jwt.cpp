@@ -286,16 +286,17 @@ const boost::system::error_category& secret_category()
 
 boost::system::error_code make_error_code(secret_errc e) { return {static_cast<int>(e), secret_category()}; }
 
-boost::system::result<std::string> load_or_create_secret(const std::string& path)
+boost::system::result<std::string> load_or_create_secret(const std::string& path, std::size_t size,
+                                                         const std::function<std::string()>& generate)
 {
     const boost::system::error_code not_found(ENOENT, boost::system::system_category());
     // Two rounds at most: read, else create; if creating loses a race, read the winner's file.
     for (int round = 0; round < 2; ++round) {
-        auto existing = read_file(path, jwt_secret_bytes + 1);
+        auto existing = read_file(path, size + 1);
         if (existing) {
-            if (existing->size() != jwt_secret_bytes) {
+            if (existing->size() != size) {
                 log::error("auth: {} does not hold a {}-byte secret; remove it to make a new one", path,
-                           jwt_secret_bytes);
+                           size);
                 return make_error_code(secret_errc::wrong_size);
             }
             if (readable_by_group_or_others(path))
@@ -304,21 +305,21 @@ boost::system::result<std::string> load_or_create_secret(const std::string& path
         }
         if (existing.error() == boost::system::error_code(EFBIG, boost::system::system_category())) {
             log::error("auth: {} is larger than a {}-byte secret; remove it to make a new one", path,
-                       jwt_secret_bytes);
+                       size);
             return make_error_code(secret_errc::wrong_size);
         }
         if (existing.error() != not_found) {
             log::error("auth: cannot read {}: {}", path, existing.error().message());
             return existing.error();
         }
-        std::string secret = random_bytes(jwt_secret_bytes);
+        std::string secret = generate ? generate() : random_bytes(size);
         auto created = create_secret_file(path, secret);
         if (!created) {
             log::error("auth: cannot create {}: {}", path, created.error().message());
             return created.error();
         }
         if (*created == create_outcome::created) {
-            log::info("auth: created a new token secret in {}", path);
+            log::info("auth: created a new secret in {}", path);
             return secret;
         }
     }

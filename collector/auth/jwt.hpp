@@ -10,6 +10,7 @@
 #include <boost/assert/source_location.hpp>
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
+#include <functional>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -59,8 +60,10 @@ boost::system::error_code make_error_code(secret_errc e);
 // exist. Creation writes a temporary file and hard-links it into place, which fails if the name
 // exists: two collectors starting at once agree on one secret and neither sees a half-written
 // file. Warns in the log if group or others may read the file. Errors: system errors from the file
-// calls, secret_errc::wrong_size.
-boost::system::result<std::string> load_or_create_secret(const std::string& path);
+// calls, secret_errc::wrong_size. `size` and `generate` serve other secrets of the data directory
+// (the command signing key): a new file holds generate() (random bytes by default) of `size` bytes.
+boost::system::result<std::string> load_or_create_secret(const std::string& path, std::size_t size = jwt_secret_bytes,
+                                                         const std::function<std::string()>& generate = {});
 
 } // namespace corvid::collector
 

@@ -2,14 +2,20 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <type_traits>
 
 #include "collector/http/rest_api.hpp"
 #include "collector/http/router.hpp"
 #include "collector/http/web_assets.hpp"
 #include "collector/sessions/agent_session.hpp"
+#include "collector/sessions/command_session.hpp"
 #include "collector/sessions/frontend_session.hpp"
 #include "common/deadline.hpp"
 #include "common/log.hpp"
@@ -18,9 +24,12 @@
 namespace corvid::collector {
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
+constexpr auto tls_handshake_deadline = std::chrono::seconds(10);
 constexpr auto request_deadline = std::chrono::seconds(30);
 constexpr auto keep_alive_idle = std::chrono::seconds(60);
 constexpr std::uint32_t header_limit = 8 * 1024;
@@ -40,9 +49,69 @@ bool method_allowed(route_id id, http::verb v)
     const auto allowed = allowed_methods(id);
     return allowed.find(std::string(http::to_string(v))) != std::string_view::npos;
 }
+
+template <class Stream> constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
+constexpr std::string_view tls_port_body = "This port speaks TLS: use https:// or wss://\n";
+const std::string tls_port_refusal =
+    fmt::format("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n"
+                "Connection: close\r\n\r\n{}",
+                tls_port_body.size(), tls_port_body);
+
+// The WebSocket handshake over whichever stream the connection has; the stream is moved from.
+template <class Stream>
+net::awaitable<boost::system::result<std::unique_ptr<ws_connection>>>
+upgrade_to_websocket(Stream& stream, const http_request& req, const ws_server_options& options,
+        const std::shared_ptr<ssl::context>& tls)
+{
+    if constexpr (is_tls<Stream>) {
+        auto conn = co_await ws_accept(std::move(stream), req, options, tls);
+        co_return std::move(conn);
+    } else {
+        (void)tls;
+        auto conn = co_await ws_accept(std::move(stream), req, options);
+        co_return std::move(conn);
+    }
+}
+
+bool plain_http_on_tls_port(const boost::system::error_code& ec)
+{
+    return ec.category() == net::error::get_ssl_category()
+           && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST;
+}
+
+// One line per failed handshake. Timeouts and clients that hang up are routine (port scanners,
+// health checks that only open the port) and stay at debug.
+void log_tls_handshake_failure(const std::string& peer, const boost::system::error_code& ec)
+{
+    if (ec == beast::error::timeout)
+        log::debug("TLS handshake with {} timed out", peer);
+    else if (ec == net::error::eof || ec == net::error::connection_reset || ec == net::error::operation_aborted
+             || ec == ssl::error::stream_truncated)
+        log::debug("{} closed the connection during the TLS handshake", peer);
+    else if (plain_http_on_tls_port(ec))
+        log::info("plain HTTP from {} on the TLS port refused: use https:// or wss://", peer);
+    else
+        log::info("TLS handshake with {} failed: {}", peer, ec.message());
+}
+
+// Ends a connection: TLS says close_notify first (bounded, the peer may not answer), then the
+// socket is shut down either way.
+template <class Stream> net::awaitable<void> finish(Stream& stream)
+{
+    if constexpr (is_tls<Stream>) {
+        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+        auto [ec] = co_await stream.async_shutdown(use_tuple);
+        (void)ec;
+    }
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
+}
 } // namespace
 
 http_server::http_server(app& a) : app_(a), acceptor_(a.io) {}
+
+void http_server::set_tls(std::shared_ptr<ssl::context> context) { tls_ = std::move(context); }
 
 http_server::~http_server() = default;
 
@@ -109,28 +178,64 @@ net::awaitable<void> http_server::serve(tcp::socket socket)
     boost::system::error_code ec;
     const auto peer_ep = socket.remote_endpoint(ec);
     const std::string peer = ec ? std::string("?") : peer_ep.address().to_string();
-    beast::tcp_stream stream(std::move(socket));
+    if (!tls_) {
+        beast::tcp_stream stream(std::move(socket));
+        const std::shared_ptr<ssl::context> no_tls;
+        co_await serve_http(stream, peer, no_tls);
+        co_return;
+    }
+    // This connection's context, held until the connection ends: set_tls() (a certificate
+    // reload) changes what new connections get and drops nothing.
+    const std::shared_ptr<ssl::context> ctx = tls_;
+    tls_stream stream(std::move(socket), *ctx);
+    auto* raw = &beast::get_lowest_layer(stream).socket();
+    idle_http_.insert(raw); // stop() also ends handshakes in progress
+    beast::get_lowest_layer(stream).expires_after(tls_handshake_deadline);
+    auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
+    idle_http_.erase(raw);
+    if (hec) {
+        log_tls_handshake_failure(peer, hec);
+        if (plain_http_on_tls_port(hec)) {
+            // Say so in HTTP, which the client speaks: curl and browsers show the reason, and a
+            // ws:// agent reports a declined handshake instead of a bare disconnect.
+            auto& tcp_layer = beast::get_lowest_layer(stream);
+            tcp_layer.expires_after(std::chrono::seconds(5));
+            auto [wec, wn] = co_await net::async_write(tcp_layer, net::buffer(tls_port_refusal), use_tuple);
+            (void)wec;
+            (void)wn;
+            tcp_layer.socket().shutdown(tcp::socket::shutdown_both, ec);
+        }
+        co_return;
+    }
+    co_await serve_http(stream, peer, ctx);
+}
+
+template <class Stream>
+net::awaitable<void> http_server::serve_http(Stream& stream, const std::string& peer,
+                                             const std::shared_ptr<ssl::context>& tls)
+{
     beast::flat_buffer buffer;
     for (;;) {
         http::request_parser<http::string_body> parser;
         parser.header_limit(header_limit);
         parser.body_limit(app_.config.max_body_bytes);
         // Wait for the first byte of the next request as an idle keep-alive connection.
-        auto* raw = &stream.socket();
+        auto* raw = &beast::get_lowest_layer(stream).socket();
         idle_http_.insert(raw);
-        stream.expires_after(keep_alive_idle);
+        beast::get_lowest_layer(stream).expires_after(keep_alive_idle);
         auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
         idle_http_.erase(raw);
         (void)hn;
         if (!hec) {
-            stream.expires_after(request_deadline);
+            beast::get_lowest_layer(stream).expires_after(request_deadline);
             auto [rec, rn] = co_await http::async_read(stream, buffer, parser, use_tuple);
             (void)rn;
             hec = rec;
         }
         if (hec) {
             if (hec == http::error::end_of_stream || hec == beast::error::timeout || hec == net::error::operation_aborted
-                || hec == net::error::eof || hec == net::error::connection_reset || app_.shutting_down)
+                || hec == net::error::eof || hec == net::error::connection_reset || hec == ssl::error::stream_truncated
+                || app_.shutting_down)
                 co_return;
             const bool too_big = hec == http::error::body_limit || hec == http::error::header_limit;
             http_request dummy;
@@ -138,25 +243,28 @@ net::awaitable<void> http_server::serve(tcp::socket socket)
             dummy.keep_alive(false);
             auto res = error_response(dummy, too_big ? http::status::payload_too_large : http::status::bad_request,
                                       too_big ? "request too large" : "malformed request: " + hec.message());
-            stream.expires_after(std::chrono::seconds(10));
+            beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
             co_await http::async_write(stream, res, use_tuple);
-            stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+            co_await finish(stream);
             co_return;
         }
         http_request req = parser.release();
         const auto route = match_route(req.target());
         const bool upgrade = beast::websocket::is_upgrade(req);
         const bool ws_route = route.id == route_id::agent_ws || route.id == route_id::metrics_ws
-                              || route.id == route_id::logs_ws;
+                              || route.id == route_id::logs_ws || route.id == route_id::command_ws;
 
         if (upgrade && ws_route && req.method() == http::verb::get) {
             const ws_server_options options = ws_options_for(route.id);
-            auto conn = co_await ws_accept(std::move(stream), req, options);
+            auto conn = co_await upgrade_to_websocket(stream, req, options, tls);
             if (!conn) {
                 log::info("WebSocket upgrade from {} failed: {}", peer, conn.error().message());
                 co_return;
             }
-            if (route.id == route_id::agent_ws) {
+            if (route.id == route_id::command_ws) {
+                auto session = std::make_shared<command_session>(app_, std::move(*conn), route.command_id);
+                co_await session->run();
+            } else if (route.id == route_id::agent_ws) {
                 auto session = std::make_shared<agent_session>(app_, std::move(*conn));
                 co_await session->run();
             } else {
@@ -183,11 +291,12 @@ net::awaitable<void> http_server::serve(tcp::socket socket)
         } else {
             res = co_await handle_rest(app_, req, route, peer);
         }
-        stream.expires_after(request_deadline);
+        beast::get_lowest_layer(stream).expires_after(request_deadline);
         auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
         (void)wn;
         if (wec || !res.keep_alive()) {
-            stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+            if (!wec)
+                co_await finish(stream);
             co_return;
         }
     }

@@ -1,8 +1,8 @@
 #pragma once
 // The collector's single listener: HTTP/1.1 with keep-alive for the REST API, and WebSocket
-// upgrades for agents and frontends, one coroutine per connection. Limits: 8 KiB of headers,
-// config.max_body_bytes of body, 30 s to send a whole request (no slowloris), 60 s idle between
-// keep-alive requests.
+// upgrades for agents and frontends, one coroutine per connection; https/wss instead when a TLS
+// context is set. Limits: 8 KiB of headers, config.max_body_bytes of body, 10 s for the TLS
+// handshake, 30 s to send a whole request (no slowloris), 60 s idle between keep-alive requests.
 // io thread only. stop() closes the listener and every idle HTTP connection; WebSocket sessions
 // are closed through the app's registries (see main).
 #include <boost/asio/awaitable.hpp>
@@ -12,6 +12,10 @@
 
 #include "collector/app.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace corvid::collector {
 
 class http_server {
@@ -20,15 +24,24 @@ public:
     ~http_server();
     // Binds and listens; returns the bound endpoint (port 0 picks a free port).
     boost::system::result<net::ip::tcp::endpoint> listen(const std::string& host, const std::string& port);
+    // Serve TLS with `context` from now on. Each connection keeps the context it was accepted
+    // with, so replacing it (a certificate reload) changes new connections only; none is dropped.
+    void set_tls(std::shared_ptr<net::ssl::context> context);
+    bool tls() const { return tls_ != nullptr; }
     void start();
     void stop();
 
 private:
     net::awaitable<void> accept_loop();
     net::awaitable<void> serve(net::ip::tcp::socket socket);
+    // The HTTP request loop over a plain or TLS stream; `tls` is the stream's context, or null.
+    template <class Stream>
+    net::awaitable<void> serve_http(Stream& stream, const std::string& peer,
+                                    const std::shared_ptr<net::ssl::context>& tls);
 
     app& app_;
     net::ip::tcp::acceptor acceptor_;
+    std::shared_ptr<net::ssl::context> tls_;    // null: plain HTTP
     std::set<net::ip::tcp::socket*> idle_http_; // connections between requests, closed on stop()
     bool accept_failing_ = false;               // logged once per episode of accept errors
 };

@@ -8,6 +8,7 @@
 #include "collector/auth/api_key.hpp"
 #include "collector/auth/jwt.hpp"
 #include "collector/auth/password.hpp"
+#include "collector/http/command_api.hpp"
 #include "collector/http/json_body.hpp"
 #include "collector/names.hpp"
 #include "collector/operator_auth.hpp"
@@ -29,15 +30,6 @@ std::string error_body(std::string_view message)
     append_json_string(s, message);
     s += '}';
     return s;
-}
-
-std::optional<std::int64_t> parse_int(std::string_view s)
-{
-    std::int64_t v = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || p != s.data() + s.size())
-        return std::nullopt;
-    return v;
 }
 
 std::string server_json(const server_record& s, bool online, std::optional<std::int64_t> last_seen)
@@ -131,13 +123,16 @@ net::awaitable<http_response> request_context::dispatch()
         co_return co_await login();
 
     const bool reading = verb == http::verb::get;
+    const bool command_route = is_command_route(route_.id); // these check roles per route
     std::optional<http_response> refusal;
-    auto who = co_await require(reading ? role::viewer : role::admin, refusal);
+    auto who = co_await require(reading || command_route ? role::viewer : role::admin, refusal);
     if (!who)
         co_return std::move(*refusal);
     // One co_await per statement, never inside ?: (see "GCC 12 and coroutines" in README).
     http_response res;
-    if (route_.id == route_id::servers && reading)
+    if (command_route)
+        res = co_await handle_command_route(a_, req_, route_, peer_, *who);
+    else if (route_.id == route_id::servers && reading)
         res = co_await list_servers();
     else if (route_.id == route_id::servers)
         res = co_await create_server(*who);
@@ -243,7 +238,8 @@ net::awaitable<http_response> request_context::create_server(const principal& wh
     if (!added)
         co_return error(status::service_unavailable, "storage unavailable");
     log::info("user '{}' created server {} ('{}')", who.username, rec.id, rec.name);
-    co_return json(status::created, server_created_json(rec.id, rec.name, key));
+    co_return json(status::created,
+                   server_created_json(rec.id, rec.name, key, base64_encode(a_.command_keys.public_key)));
 }
 
 net::awaitable<http_response> request_context::delete_server(const principal& who)

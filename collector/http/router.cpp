@@ -1,5 +1,6 @@
 #include "collector/http/router.hpp"
 
+#include <charconv>
 #include <vector>
 
 #include "common/random.hpp"
@@ -109,6 +110,23 @@ route_match match_route(std::string_view target)
         return with_id(route_id::metrics_ws, p[4]);
     if (n == 5 && p[2] == "ws" && p[3] == "logs")
         return with_id(route_id::logs_ws, p[4]);
+    if (n == 3 && p[2] == "collector")
+        return {route_id::collector_info, {}, {}};
+    if (n == 3 && p[2] == "audit")
+        return {route_id::audit, {}, {}};
+    if (n == 5 && p[2] == "servers" && p[4] == "commands")
+        return with_id(route_id::server_commands, p[3]);
+    if (n == 5 && p[2] == "servers" && p[4] == "docker")
+        return with_id(route_id::server_docker, p[3]);
+    if (n == 5 && p[2] == "servers" && p[4] == "containers")
+        return with_id(route_id::server_containers, p[3]);
+    auto with_command = [](route_id id, std::string_view command_id) {
+        return is_uuid(command_id) ? route_match{id, {}, {}, std::string(command_id)} : route_match{};
+    };
+    if (n == 4 && p[2] == "commands")
+        return with_command(route_id::command, p[3]);
+    if (n == 5 && p[2] == "ws" && p[3] == "commands")
+        return with_command(route_id::command_ws, p[4]);
     return {};
 }
 
@@ -118,7 +136,14 @@ std::string_view allowed_methods(route_id id)
     case route_id::login: return "POST";
     case route_id::servers: return "GET, POST";
     case route_id::server: return "GET, DELETE";
-    case route_id::server_api_key: return "POST";
+    case route_id::server_api_key:
+    case route_id::server_docker: return "POST";
+    case route_id::server_commands: return "GET, POST";
+    case route_id::server_containers:
+    case route_id::command:
+    case route_id::command_ws:
+    case route_id::collector_info:
+    case route_id::audit:
     case route_id::server_metrics:
     case route_id::health:
     case route_id::agent_ws:
@@ -129,6 +154,15 @@ std::string_view allowed_methods(route_id id)
     case route_id::not_found: return "";
     }
     return "";
+}
+
+std::optional<std::int64_t> parse_int(std::string_view s)
+{
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size())
+        return std::nullopt;
+    return v;
 }
 
 boost::system::result<std::map<std::string, std::string>> parse_query(std::string_view target)

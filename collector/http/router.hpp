@@ -2,7 +2,9 @@
 // Maps request paths to the collector's routes, and parses query strings. Pure functions over
 // untrusted text: nothing here allocates without bound or trusts a length.
 #include <boost/system/result.hpp>
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +21,13 @@ enum class route_id {
     agent_ws,        // GET (upgrade) /api/v1/agents/ws
     metrics_ws,      // GET (upgrade) /api/v1/ws/metrics/{id}, /ws/metrics/{id}
     logs_ws,         // GET (upgrade) /api/v1/ws/logs/{id}, /ws/logs/{id}
+    server_commands, // GET, POST /api/v1/servers/{id}/commands
+    server_docker,   // POST   /api/v1/servers/{id}/docker
+    server_containers, // GET  /api/v1/servers/{id}/containers
+    command,         // GET    /api/v1/commands/{command_id}
+    command_ws,      // GET (upgrade) /api/v1/ws/commands/{command_id}
+    collector_info,  // GET    /api/v1/collector
+    audit,           // GET    /api/v1/audit
     web_index,       // GET    /  (the web UI's index.html)
     web_asset,       // GET    /assets/{name}
 };
@@ -27,6 +36,7 @@ struct route_match {
     route_id id = route_id::not_found;
     std::string server_id; // for routes with {id}; a well-formed uuid, else the route is not_found
     std::string asset;     // for web_asset: a plain file name (see is_asset_name), else not_found
+    std::string command_id; // for command and command_ws: a well-formed uuid, else not_found
 };
 
 // A name under /assets/: letters, digits, '.', '-' and '_', at most 64 bytes, not starting with
@@ -42,5 +52,8 @@ std::string_view allowed_methods(route_id id);
 // "a=1&b=x%20y" → {a: "1", b: "x y"}. Errors on bad percent-encoding, more than 32 parameters,
 // or a repeated name.
 boost::system::result<std::map<std::string, std::string>> parse_query(std::string_view target);
+
+// A whole decimal integer ("-12"), or nothing (empty, trailing text, out of range).
+std::optional<std::int64_t> parse_int(std::string_view s);
 
 } // namespace corvid::collector

@@ -29,6 +29,12 @@ bool agent_registry::online(const std::string& server_id) const
     return it != links_.end() && !it->second.expired();
 }
 
+std::shared_ptr<agent_link> agent_registry::find(const std::string& server_id) const
+{
+    auto it = links_.find(server_id);
+    return it == links_.end() ? nullptr : it->second.lock();
+}
+
 std::optional<std::int64_t> agent_registry::last_seen_ms(const std::string& server_id) const
 {
     auto it = links_.find(server_id);

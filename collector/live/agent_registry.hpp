@@ -18,6 +18,9 @@ public:
     virtual void close_policy(std::string reason) = 0;
     virtual void close_going_away() = 0; // collector shutting down (1001)
     virtual std::int64_t last_seen_ms() const = 0;
+    // Queues a frame for the agent (a signed command). False when the session is closing or its
+    // queue is full; the frame was not queued.
+    virtual bool send_frame(std::string frame) = 0;
 };
 
 class agent_registry {
@@ -27,6 +30,7 @@ public:
     // Removes the session if it is still the registered one.
     void remove(const std::string& server_id, const agent_link* link);
     bool online(const std::string& server_id) const;
+    std::shared_ptr<agent_link> find(const std::string& server_id) const;
     std::optional<std::int64_t> last_seen_ms(const std::string& server_id) const;
     void close(const std::string& server_id, const std::string& reason);
     void close_all();

@@ -4,6 +4,7 @@
 #include <boost/asio/detached.hpp>
 
 #include "collector/auth/api_key.hpp"
+#include "collector/commands/command_dispatch.hpp"
 #include "collector/sessions/refuse.hpp"
 #include "common/deadline.hpp"
 #include "common/log.hpp"
@@ -45,6 +46,14 @@ void agent_session::send(std::string frame)
     }
     outgoing_.push_back(std::move(frame));
     wake_.cancel();
+}
+
+bool agent_session::send_frame(std::string frame)
+{
+    if (close_code_ || outgoing_.size() >= max_outgoing)
+        return false;
+    send(std::move(frame));
+    return true;
 }
 
 void agent_session::send_error(std::string code, std::string message)
@@ -133,6 +142,8 @@ net::awaitable<void> agent_session::run()
 
     co_await (read_loop() || write_loop());
     conn_->abort();
+    for (auto& lost : app_.commands.on_link_closed(this))
+        record_outcome(app_, std::move(lost), "collector", "the agent disconnected before the command finished");
 
     app_.agents.remove(server_id_, this);
     if (!app_.agents.online(server_id_)) {
@@ -168,6 +179,8 @@ net::awaitable<void> agent_session::read_loop()
             send_error("invalid_message", "already authenticated");
         } else if (auto* e = std::get_if<proto::error>(&*msg)) {
             log::warn("agent {} reported an error: {} ({})", server_id_, e->message, e->code);
+        } else {
+            on_command_message(*msg);
         }
     }
 }
@@ -203,6 +216,26 @@ net::awaitable<void> agent_session::on_metrics(proto::metrics& m)
         if (self)
             self->send(proto::encode(proto::ack{seq, "metrics"}));
     });
+}
+
+void agent_session::on_command_message(proto::from_agent& msg)
+{
+    auto& commands = app_.commands;
+    if (auto* out = std::get_if<proto::command_output>(&msg)) {
+        if (!commands.on_output(server_id_, *out))
+            log::debug("agent {}: output for command {}, which is not in flight here; ignored", server_id_,
+                       out->command_id);
+    } else if (auto* r = std::get_if<proto::command_response>(&msg)) {
+        if (auto outcome = commands.on_response(server_id_, *r))
+            record_outcome(app_, std::move(*outcome), "agent", r->message.value_or(""));
+        else
+            record_late_result(app_, server_id_, std::move(*r));
+    } else if (auto* d = std::get_if<proto::docker_response>(&msg)) {
+        if (auto outcome = commands.on_docker_response(server_id_, *d))
+            record_outcome(app_, std::move(*outcome), "agent", d->message);
+        else
+            record_late_result(app_, server_id_, std::move(*d));
+    }
 }
 
 net::awaitable<void> agent_session::write_loop()

@@ -26,12 +26,14 @@ public:
     void close_policy(std::string reason) override;
     void close_going_away() override;
     std::int64_t last_seen_ms() const override { return last_seen_ms_; }
+    bool send_frame(std::string frame) override;
 
 private:
     net::awaitable<bool> authenticate();
     net::awaitable<void> read_loop();
     net::awaitable<void> write_loop();
     net::awaitable<void> on_metrics(proto::metrics& m);
+    void on_command_message(proto::from_agent& msg);
     void send(std::string frame);
     void send_error(std::string code, std::string message);
     void request_close(std::uint16_t code, std::string reason);

@@ -1,6 +1,6 @@
 #include "collector/sessions/frontend_session.hpp"
 
-#include "collector/operator_auth.hpp"
+#include "collector/sessions/frontend_login.hpp"
 #include "collector/sessions/refuse.hpp"
 #include "common/deadline.hpp"
 #include "common/log.hpp"
@@ -8,7 +8,6 @@
 
 namespace corvid::collector {
 namespace {
-constexpr auto auth_deadline = std::chrono::seconds(10);
 constexpr auto write_deadline = std::chrono::seconds(10);
 constexpr std::size_t max_control_frames = 256;
 constexpr std::int64_t max_history_s = 86400;
@@ -70,29 +69,15 @@ net::awaitable<void> frontend_session::refuse(std::string_view code, std::string
 
 net::awaitable<bool> frontend_session::authenticate()
 {
-    auto first = co_await (conn_->read() || abort_after(*conn_, auth_deadline));
-    if (first.index() != 0 || std::get<0>(first).ec) {
-        conn_->abort();
+    auto who = co_await read_frontend_login(app_, *conn_);
+    if (!who)
         co_return false;
-    }
-    auto msg = proto::decode_from_frontend(std::get<0>(first).text);
-    auto* auth = msg ? std::get_if<proto::frontend_auth>(&*msg) : nullptr;
-    if (!auth) {
-        co_await refuse("auth_failed", "the first frame must be {\"type\":\"auth\",\"token\":\"…\"}");
-        co_return false;
-    }
-    auto outcome = co_await authenticate_token(app_, auth->token);
-    if (!outcome.who) {
-        log::info("frontend token refused: {}", outcome.why);
-        co_await refuse("auth_failed", "invalid or expired token");
-        co_return false;
-    }
     auto server = co_await app_.store.read([&](storage& s) { return s.find_server(server_id_); });
     if (!server || !*server) {
         co_await refuse("not_found", "no such server");
         co_return false;
     }
-    username_ = outcome.who->username;
+    username_ = who->username;
     stored_last_seen_ms_ = (*server)->last_seen_ms;
     const std::string welcome = proto::encode(proto::auth_success{server_id_, "Connected successfully"});
     auto sent = co_await (conn_->write(welcome) || abort_after(*conn_, write_deadline));

@@ -27,7 +27,12 @@ namespace {
 //   servers; without it every retention pass would scan the whole table.
 // - samples.server_id has no foreign key: a batch of samples for a server deleted while they were
 //   queued must not fail the whole batch; delete_server removes a server's samples itself.
-constexpr std::array<const char*, 1> migrations = {
+// v2 notes:
+// - commands keeps each dispatched command and its outcome; audit_log is the append-only record
+//   of who dispatched what and what came of it. Triggers make UPDATE and DELETE on audit_log fail,
+//   so no code path (and no later bug) can rewrite history through this connection.
+// - Neither table references servers: deleting a server keeps its command history and audit.
+constexpr std::array<const char*, 2> migrations = {
     R"sql(
 CREATE TABLE users (
     username      TEXT PRIMARY KEY NOT NULL,
@@ -56,6 +61,46 @@ CREATE TABLE samples (
 ) WITHOUT ROWID;
 CREATE INDEX samples_by_ts ON samples (ts);
 )sql",
+    R"sql(
+CREATE TABLE commands (
+    id             TEXT PRIMARY KEY NOT NULL,
+    server_id      TEXT NOT NULL,
+    kind           TEXT NOT NULL CHECK (kind IN ('shell', 'docker')),
+    command        TEXT NOT NULL,
+    timeout_s      INTEGER NOT NULL,
+    issued_by      TEXT NOT NULL,
+    client_address TEXT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('pending', 'running', 'completed', 'failed', 'timed_out',
+                                                   'denied', 'lost')),
+    exit_code      INTEGER,
+    duration_ms    INTEGER,
+    output         TEXT NOT NULL DEFAULT '',
+    truncated      INTEGER NOT NULL DEFAULT 0,
+    error          TEXT,
+    output_sha256  TEXT NOT NULL DEFAULT '',
+    created_at     INTEGER NOT NULL,
+    finished_at    INTEGER
+);
+CREATE INDEX commands_by_server ON commands (server_id, created_at);
+CREATE TABLE audit_log (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    at            INTEGER NOT NULL,
+    actor         TEXT NOT NULL,
+    address       TEXT NOT NULL,
+    action        TEXT NOT NULL,
+    server_id     TEXT NOT NULL,
+    command_id    TEXT NOT NULL,
+    detail        TEXT NOT NULL,
+    status        TEXT,
+    exit_code     INTEGER,
+    duration_ms   INTEGER,
+    output_sha256 TEXT
+);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+)sql",
 };
 
 constexpr int schema_version = static_cast<int>(migrations.size());
@@ -80,11 +125,26 @@ enum class stmt : std::size_t {
     samples_between,
     latest_sample,
     delete_samples_before,
+    add_command,
+    insert_audit,
+    set_command_status,
+    finish_command,
+    find_command,
+    list_commands,
+    audit_lost,
+    mark_lost,
+    list_audit,
     count_,
 };
 
 #define CORVID_SERVER_COLUMNS "id, name, enabled, created_at, last_seen, hostname, agent_version"
 #define CORVID_SAMPLE_COLUMNS "server_id, ts, cpu_percent, memory_percent, load1, data"
+#define CORVID_COMMAND_COLUMNS                                                                                     \
+    "id, server_id, kind, command, timeout_s, issued_by, client_address, status, exit_code, duration_ms, truncated, " \
+    "error, output_sha256, created_at, finished_at"
+#define CORVID_AUDIT_COLUMNS                                                                                       \
+    "at, actor, address, action, server_id, command_id, detail, status, exit_code, duration_ms, output_sha256"
+#define CORVID_UNFINISHED "status IN ('pending', 'running')"
 
 constexpr std::array<const char*, static_cast<std::size_t>(stmt::count_)> statement_sql = {
     "BEGIN IMMEDIATE", // take the write lock up front: a deferred transaction could fail half-way with BUSY
@@ -112,10 +172,27 @@ constexpr std::array<const char*, static_cast<std::size_t>(stmt::count_)> statem
     // Oldest first through samples_by_ts, then each chosen row by its primary key.
     "DELETE FROM samples WHERE (server_id, ts) IN"
     " (SELECT server_id, ts FROM samples WHERE ts < ?1 ORDER BY ts LIMIT ?2)",
+    "INSERT INTO commands (" CORVID_COMMAND_COLUMNS ", output)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    "INSERT INTO audit_log (" CORVID_AUDIT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    "UPDATE commands SET status = ?2 WHERE id = ?1 AND " CORVID_UNFINISHED,
+    "UPDATE commands SET status = ?2, exit_code = ?3, duration_ms = ?4, output = ?5, truncated = ?6, error = ?7,"
+    " output_sha256 = ?8, finished_at = ?9 WHERE id = ?1 AND status IN ('pending', 'running', 'lost')",
+    "SELECT " CORVID_COMMAND_COLUMNS ", output FROM commands WHERE id = ?1",
+    "SELECT " CORVID_COMMAND_COLUMNS ", '' FROM commands WHERE server_id = ?1 ORDER BY created_at DESC, id LIMIT ?2",
+    "INSERT INTO audit_log (" CORVID_AUDIT_COLUMNS ")"
+    " SELECT ?1, 'collector', '', 'command.lost', server_id, id,"
+    " 'the collector restarted while the command was in flight', 'lost', NULL, NULL, NULL"
+    " FROM commands WHERE " CORVID_UNFINISHED " ORDER BY created_at",
+    "UPDATE commands SET status = 'lost', finished_at = ?1 WHERE " CORVID_UNFINISHED,
+    "SELECT id, " CORVID_AUDIT_COLUMNS " FROM audit_log WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
 };
 
 #undef CORVID_SERVER_COLUMNS
 #undef CORVID_SAMPLE_COLUMNS
+#undef CORVID_COMMAND_COLUMNS
+#undef CORVID_AUDIT_COLUMNS
+#undef CORVID_UNFINISHED
 
 storage_errc errc_for(int rc)
 {
@@ -186,6 +263,13 @@ public:
         note(v ? sqlite3_bind_int64(s_, next_++, *v) : sqlite3_bind_null(s_, next_++));
         return *this;
     }
+    statement_use& optional_text(const std::optional<std::string>& v)
+    {
+        if (v)
+            return text(*v);
+        note(sqlite3_bind_null(s_, next_++));
+        return *this;
+    }
     statement_use& optional_real(std::optional<double> v)
     {
         note(v ? sqlite3_bind_double(s_, next_++, *v) : sqlite3_bind_null(s_, next_++));
@@ -240,6 +324,62 @@ sample_row read_sample(sqlite3_stmt* s)
     return r;
 }
 
+std::optional<std::int64_t> column_optional_integer(sqlite3_stmt* s, int i)
+{
+    if (sqlite3_column_type(s, i) == SQLITE_NULL)
+        return std::nullopt;
+    return sqlite3_column_int64(s, i);
+}
+
+std::optional<std::string> column_optional_text(sqlite3_stmt* s, int i)
+{
+    if (sqlite3_column_type(s, i) == SQLITE_NULL)
+        return std::nullopt;
+    return column_text(s, i);
+}
+
+// Columns in the order of CORVID_COMMAND_COLUMNS, then output.
+command_record read_command(sqlite3_stmt* s)
+{
+    command_record c;
+    c.id = column_text(s, 0);
+    c.server_id = column_text(s, 1);
+    c.kind = column_text(s, 2);
+    c.command = column_text(s, 3);
+    c.timeout_s = static_cast<std::uint32_t>(sqlite3_column_int64(s, 4));
+    c.issued_by = column_text(s, 5);
+    c.client_address = column_text(s, 6);
+    c.status = column_text(s, 7);
+    c.exit_code = column_optional_integer(s, 8);
+    c.duration_ms = column_optional_integer(s, 9);
+    c.truncated = sqlite3_column_int64(s, 10) != 0;
+    c.error = column_optional_text(s, 11);
+    c.output_sha256 = column_text(s, 12);
+    c.created_at_ms = sqlite3_column_int64(s, 13);
+    c.finished_at_ms = column_optional_integer(s, 14);
+    c.output = column_text(s, 15);
+    return c;
+}
+
+// id, then the columns in the order of CORVID_AUDIT_COLUMNS.
+audit_record read_audit(sqlite3_stmt* s)
+{
+    audit_record a;
+    a.id = sqlite3_column_int64(s, 0);
+    a.at_ms = sqlite3_column_int64(s, 1);
+    a.actor = column_text(s, 2);
+    a.address = column_text(s, 3);
+    a.action = column_text(s, 4);
+    a.server_id = column_text(s, 5);
+    a.command_id = column_text(s, 6);
+    a.detail = column_text(s, 7);
+    a.status = column_optional_text(s, 8);
+    a.exit_code = column_optional_integer(s, 9);
+    a.duration_ms = column_optional_integer(s, 10);
+    a.output_sha256 = column_optional_text(s, 11);
+    return a;
+}
+
 class sqlite_storage final : public storage {
 public:
     sqlite_storage(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -278,7 +418,19 @@ public:
     storage_result<std::optional<sample_row>> latest_sample(std::string_view server_id) override;
     storage_result<std::size_t> delete_samples_before(std::int64_t cutoff_ms, std::size_t max_rows) override;
 
+    storage_result<void> add_command(const command_record& c, const audit_record& a) override;
+    storage_result<bool> set_command_status(std::string_view id, std::string_view status) override;
+    storage_result<bool> finish_command(const command_record& outcome, const audit_record& a) override;
+    storage_result<std::optional<command_record>> find_command(std::string_view id) override;
+    storage_result<std::vector<command_record>> list_commands(std::string_view server_id, std::size_t limit) override;
+    storage_result<std::size_t> mark_unfinished_commands_lost(std::int64_t now_ms) override;
+    storage_result<std::vector<audit_record>> list_audit(std::optional<std::int64_t> before_id,
+                                                         std::size_t limit) override;
+
 private:
+    storage_result<int> insert_audit(const audit_record& a);
+    // Runs `body` between BEGIN and COMMIT; any error rolls back.
+    template <class Body> auto in_transaction(Body&& body) -> decltype(body());
     // Maps an SQLite result code to storage_errc and logs SQLite's message. The message names
     // tables, columns and constraints, never bound values, so no hash or key reaches the log.
     boost::system::error_code fail(int rc, std::string_view what);
@@ -711,6 +863,166 @@ storage_result<std::size_t> sqlite_storage::delete_samples_before(std::int64_t c
     if (!r)
         return r.error();
     return static_cast<std::size_t>(*r);
+}
+
+template <class Body> auto sqlite_storage::in_transaction(Body&& body) -> decltype(body())
+{
+    using R = decltype(body());
+    if (auto r = begin(); !r)
+        return R(boost::system::in_place_error, r.error());
+    auto result = body();
+    if (!result) {
+        rollback_if_open();
+        return result;
+    }
+    if (auto r = commit(); !r)
+        return R(boost::system::in_place_error, r.error());
+    return result;
+}
+
+storage_result<int> sqlite_storage::insert_audit(const audit_record& a)
+{
+    return run(stmt::insert_audit, "append audit", [&](statement_use& u) {
+        u.integer(a.at_ms)
+            .text(a.actor)
+            .text(a.address)
+            .text(a.action)
+            .text(a.server_id)
+            .text(a.command_id)
+            .text(a.detail)
+            .optional_text(a.status)
+            .optional_integer(a.exit_code)
+            .optional_integer(a.duration_ms)
+            .optional_text(a.output_sha256);
+    });
+}
+
+storage_result<void> sqlite_storage::add_command(const command_record& c, const audit_record& a)
+{
+    auto r = in_transaction([&]() -> storage_result<int> {
+        auto added = run(stmt::add_command, "add command", [&](statement_use& u) {
+            u.text(c.id)
+                .text(c.server_id)
+                .text(c.kind)
+                .text(c.command)
+                .integer(c.timeout_s)
+                .text(c.issued_by)
+                .text(c.client_address)
+                .text(c.status)
+                .optional_integer(c.exit_code)
+                .optional_integer(c.duration_ms)
+                .integer(c.truncated ? 1 : 0)
+                .optional_text(c.error)
+                .text(c.output_sha256)
+                .integer(c.created_at_ms)
+                .optional_integer(c.finished_at_ms)
+                .text(c.output);
+        });
+        if (!added)
+            return added;
+        return insert_audit(a);
+    });
+    if (!r)
+        return r.error();
+    return {};
+}
+
+storage_result<bool> sqlite_storage::set_command_status(std::string_view id, std::string_view status)
+{
+    auto r = run(stmt::set_command_status, "set command status", [&](statement_use& u) { u.text(id).text(status); });
+    if (!r)
+        return bool_error(r.error());
+    return *r > 0;
+}
+
+storage_result<bool> sqlite_storage::finish_command(const command_record& c, const audit_record& a)
+{
+    return in_transaction([&]() -> storage_result<bool> {
+        auto updated = run(stmt::finish_command, "finish command", [&](statement_use& u) {
+            u.text(c.id)
+                .text(c.status)
+                .optional_integer(c.exit_code)
+                .optional_integer(c.duration_ms)
+                .text(c.output)
+                .integer(c.truncated ? 1 : 0)
+                .optional_text(c.error)
+                .text(c.output_sha256)
+                .optional_integer(c.finished_at_ms);
+        });
+        if (!updated)
+            return bool_error(updated.error());
+        if (*updated == 0)
+            return false; // nothing to audit: the command is unknown or already final
+        if (auto r = insert_audit(a); !r)
+            return bool_error(r.error());
+        return true;
+    });
+}
+
+storage_result<std::optional<command_record>> sqlite_storage::find_command(std::string_view id)
+{
+    auto s = prepared(stmt::find_command);
+    if (!s)
+        return s.error();
+    statement_use use(*s);
+    use.text(id);
+    const int rc = use.step();
+    if (rc == SQLITE_DONE)
+        return std::optional<command_record>();
+    if (rc != SQLITE_ROW)
+        return fail(rc, "find command");
+    return std::optional<command_record>(read_command(*s));
+}
+
+storage_result<std::vector<command_record>> sqlite_storage::list_commands(std::string_view server_id,
+                                                                          std::size_t limit)
+{
+    auto s = prepared(stmt::list_commands);
+    if (!s)
+        return s.error();
+    statement_use use(*s);
+    use.text(server_id).integer(clamp_to_int64(limit));
+    std::vector<command_record> out;
+    for (;;) {
+        const int rc = use.step();
+        if (rc == SQLITE_DONE)
+            return out;
+        if (rc != SQLITE_ROW)
+            return fail(rc, "list commands");
+        out.push_back(read_command(*s));
+    }
+}
+
+storage_result<std::size_t> sqlite_storage::mark_unfinished_commands_lost(std::int64_t now_ms)
+{
+    return in_transaction([&]() -> storage_result<std::size_t> {
+        auto audited = run(stmt::audit_lost, "audit lost commands", [&](statement_use& u) { u.integer(now_ms); });
+        if (!audited)
+            return audited.error();
+        auto marked = run(stmt::mark_lost, "mark commands lost", [&](statement_use& u) { u.integer(now_ms); });
+        if (!marked)
+            return marked.error();
+        return static_cast<std::size_t>(*marked);
+    });
+}
+
+storage_result<std::vector<audit_record>> sqlite_storage::list_audit(std::optional<std::int64_t> before_id,
+                                                                     std::size_t limit)
+{
+    auto s = prepared(stmt::list_audit);
+    if (!s)
+        return s.error();
+    statement_use use(*s);
+    use.integer(before_id.value_or(std::numeric_limits<std::int64_t>::max())).integer(clamp_to_int64(limit));
+    std::vector<audit_record> out;
+    for (;;) {
+        const int rc = use.step();
+        if (rc == SQLITE_DONE)
+            return out;
+        if (rc != SQLITE_ROW)
+            return fail(rc, "list audit");
+        out.push_back(read_audit(*s));
+    }
 }
 
 } // namespace

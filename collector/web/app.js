@@ -1,6 +1,9 @@
 // Corvid's operator UI: sign in, list the servers, watch one server's live metrics.
 // Plain JS served by the collector itself (strict CSP: no inline code or styles, same origin only).
 // The token lives in sessionStorage (this tab only), never in a cookie or localStorage.
+// Classic scripts sharing one global scope, run in this order: app.js (this file: helpers, REST,
+// session, routing, metrics), commands.js and containers.js (panels of the server view, registered
+// in serverPanels), audit.js (the admin's audit log). Routing starts once all of them have run.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -16,7 +19,15 @@ const state = {
   serversLoading: false,
   live: null,   // the open metrics socket: {id, ws, attempt, timer, closed}
   series: [],   // [{t, cpu, mem}] for the chart, oldest first
+  // What this user may do, learnt by trying (the UI reads nothing from the token): null until
+  // known. The collector checks every call anyway; these only hide what would be refused.
+  admin: null,      // GET /api/v1/audit answered (audit.js)
+  canCommand: null, // GET …/commands answered rather than 403 (commands.js)
 };
+
+// Panels of the server view defined in the other files: {open(serverId), close()}. close() also
+// clears what the panel shows, so nothing of one user's session is left for the next.
+const serverPanels = [];
 
 // ---- formatting -------------------------------------------------------------------------------
 
@@ -74,7 +85,9 @@ function setBadge(badge, online) {
 }
 
 function showView(name) {
-  for (const v of ['login', 'servers', 'server']) $(`${v}-view`).hidden = v !== name;
+  for (const v of ['login', 'servers', 'server', 'audit']) $(`${v}-view`).hidden = v !== name;
+  $('audit-link').hidden = name === 'login' || state.admin !== true;
+  $('audit-link').classList.toggle('current', name === 'audit');
   $('logout').hidden = name === 'login';
   $('whoami').textContent = name === 'login' ? '' : `signed in as ${state.user}`;
   if (name === 'login') $('username').focus();
@@ -83,7 +96,7 @@ function showView(name) {
 // ---- REST -------------------------------------------------------------------------------------
 
 class ApiError extends Error {
-  constructor(status, message) { super(message); this.status = status; }
+  constructor(status, message, data) { super(message); this.status = status; this.data = data; }
 }
 
 async function api(method, path, body) {
@@ -104,14 +117,14 @@ async function api(method, path, body) {
   }
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { /* not JSON: use the status below */ }
-  if (!res.ok) throw new ApiError(res.status, (data && data.error) || `HTTP ${res.status}`);
+  if (!res.ok) throw new ApiError(res.status, (data && data.error) || `HTTP ${res.status}`, data);
   return data;
 }
 
 // A 401 from any API call means the token expired or the user was removed.
-function handleApiError(e, errorId) {
+function handleApiError(e, errorId, message = e.message) {
   if (e.status === 401) logout('your session has expired; sign in again');
-  else showError(errorId, e.message);
+  else showError(errorId, message);
 }
 
 // ---- session ----------------------------------------------------------------------------------
@@ -140,9 +153,9 @@ $('login-form').addEventListener('submit', async (ev) => {
 });
 
 function logout(message) {
-  stopLive();
-  stopServers();
+  leaveViews();
   state.token = state.user = null;
+  state.admin = state.canCommand = null;
   state.servers = [];
   sessionStorage.removeItem('corvid.token');
   sessionStorage.removeItem('corvid.user');
@@ -152,14 +165,22 @@ function logout(message) {
 }
 $('logout').addEventListener('click', () => { logout(); history.replaceState(null, '', '#/'); });
 
-// ---- routing: #/ is the server list, #/servers/{id} one server --------------------------------
+// ---- routing: #/ is the server list, #/servers/{id} one server, #/audit the audit log ------------
 
-function route() {
+function leaveViews() {
   stopLive();
   stopServers();
+  for (const p of serverPanels) p.close();
+  closeAudit();
+}
+
+function route() {
+  leaveViews();
   if (!state.token) { showView('login'); return; }
+  if (state.admin === null) probeAdmin();
   const m = /^#\/servers\/([0-9a-f-]{36})$/.exec(location.hash);
   if (m) openServer(m[1]);
+  else if (location.hash === '#/audit') openAudit();
   else openServers();
 }
 window.addEventListener('hashchange', route);
@@ -224,6 +245,7 @@ function openServer(id) {
   state.live = { id, ws: null, attempt: 0, timer: null, closed: false,
                  redraw: setInterval(drawChart, 10000) }; // keep the time axis moving when no data comes
   connect(state.live);
+  for (const p of serverPanels) p.open(id);
 }
 
 function stopLive() {
@@ -414,4 +436,5 @@ function drawChart() {
 }
 window.addEventListener('resize', drawChart);
 
-route();
+// Deferred scripts all run before DOMContentLoaded: by then every panel has registered.
+document.addEventListener('DOMContentLoaded', route);

@@ -10,9 +10,15 @@ struct fake_link final : agent_link {
     std::vector<std::string> closed;
     int going_away = 0;
     std::int64_t seen = 42;
+    std::vector<std::string> sent;
     void close_policy(std::string reason) override { closed.push_back(std::move(reason)); }
     void close_going_away() override { ++going_away; }
     std::int64_t last_seen_ms() const override { return seen; }
+    bool send_frame(std::string frame) override
+    {
+        sent.push_back(std::move(frame));
+        return true;
+    }
 };
 } // namespace
 

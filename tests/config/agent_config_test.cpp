@@ -476,7 +476,10 @@ api_key = "from-file"
         CHECK_FALSE(as_shipped.api_key_file.empty());
 
         agent_config all;
-        const auto e = apply_agent_toml(all, corvid::test::uncomment_defaults(*text, {"api_key"}), "agent.toml");
+        // Keys whose example is a placeholder, not a default.
+        const auto e = apply_agent_toml(
+            all, corvid::test::uncomment_defaults(*text, {"api_key", "collector_public_key", "tls_pin_sha256"}),
+            "agent.toml");
         REQUIRE_FALSE(e);
         const agent_config defaults;
         CHECK(all.interval_s == defaults.interval_s);
@@ -489,6 +492,16 @@ api_key = "from-file"
         CHECK((on.cpu && on.memory && on.disk_usage && on.disk_io && on.network && on.load && on.uptime));
         CHECK(all.sampler.disk_io_include.empty());
         CHECK(all.sampler.network_include.empty());
+        const corvid::agent::remote_policy off;
+        CHECK(all.remote.commands.enabled == off.commands.enabled);
+        CHECK(all.remote.commands.allow.empty());
+        CHECK(all.remote.commands.run_as == off.commands.run_as);
+        CHECK(all.remote.commands.max_timeout_s == off.commands.max_timeout_s);
+        CHECK(all.remote.commands.output_cap_bytes == off.commands.output_cap_bytes);
+        CHECK(all.remote.commands.max_concurrent == off.commands.max_concurrent);
+        CHECK(all.remote.docker.enabled == off.docker.enabled);
+        CHECK(all.remote.docker.socket == off.docker.socket);
+        CHECK(all.remote.docker.actions == off.docker.actions);
         // Every optional key is listed in the example.
         const auto uncommented = corvid::test::uncomment_defaults(*text);
         for (const char* key : {"api_key", "interval_s", "state_dir", "ca_file", "log_level", "cpu", "memory",

@@ -93,7 +93,9 @@ TEST_SUITE("collector.names")
 
     TEST_CASE("server_created_json: id, name and key, as JSON strings")
     {
-        CHECK(server_created_json("5f0c", "db-1", "cvd_abc") == R"({"id":"5f0c","name":"db-1","api_key":"cvd_abc"})");
-        CHECK(server_created_json("1", "a \"b\" Zürich", "k") == R"({"id":"1","name":"a \"b\" Zürich","api_key":"k"})");
+        CHECK(server_created_json("5f0c", "db-1", "cvd_abc", "cHVi")
+              == R"({"id":"5f0c","name":"db-1","api_key":"cvd_abc","collector_public_key":"cHVi"})");
+        CHECK(server_created_json("1", "a \"b\" Zürich", "k", "p")
+              == R"({"id":"1","name":"a \"b\" Zürich","api_key":"k","collector_public_key":"p"})");
     }
 }

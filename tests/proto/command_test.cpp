@@ -10,24 +10,11 @@
 #include "samples.hpp"
 
 using namespace corvid::proto;
+using corvid::proto::test::check_fails;
+using corvid::proto::test::decode_as;
 using corvid::proto::test::read_golden;
 
 namespace {
-template <class T, class Decode> T decode_as(Decode decode, const std::string& text)
-{
-    auto r = decode(text);
-    REQUIRE_MESSAGE(r.has_value(), (r.has_value() ? std::string() : r.error().message));
-    REQUIRE(std::holds_alternative<T>(*r));
-    return std::get<T>(*r);
-}
-
-template <class R> void check_fails(const R& r, decode_errc code, std::string_view where)
-{
-    REQUIRE_FALSE(r.has_value());
-    CHECK(r.error().code == code);
-    CHECK_MESSAGE(r.error().message.find(where) != std::string::npos, r.error().message);
-}
-
 command sample_command()
 {
     command c;
@@ -147,7 +134,7 @@ TEST_SUITE("proto.commands")
                     decode_errc::invalid_value, "command_output.data");
     }
 
-    TEST_CASE("signing_payload: the exact canonical bytes of PROTOCOL.md 7.2")
+    TEST_CASE("signing_payload: the exact canonical bytes of PROTOCOL.md 10.2")
     {
         const auto c = sample_command();
         CHECK(signing_payload(c)

@@ -10,6 +10,7 @@
 #include "samples.hpp"
 
 using namespace corvid::proto;
+using corvid::proto::test::check_fails;
 using corvid::proto::test::sample_at;
 using corvid::proto::test::t_2026_01_01_00_00_05;
 
@@ -25,15 +26,6 @@ std::string repeat(const std::string& item, std::size_t n, const std::string& se
     for (std::size_t i = 0; i < n; ++i)
         out += (i ? sep : "") + item;
     return out;
-}
-
-// Decoding must fail with `code`, and the message must contain `fragment` (usually the field).
-template <class Result> void check_fails(const Result& r, decode_errc code, const std::string& fragment)
-{
-    REQUIRE_FALSE(r.has_value());
-    CHECK(r.error().code == code);
-    CHECK_MESSAGE(r.error().message.find(fragment) != std::string::npos,
-                  "message '" << r.error().message << "' lacks '" << fragment << "'");
 }
 
 void agent_fails(const std::string& json, decode_errc code, const std::string& fragment)

@@ -8,22 +8,12 @@
 #include "samples.hpp"
 
 using namespace corvid::proto;
+using corvid::proto::test::decode_as;
 using corvid::proto::test::full_sample;
 using corvid::proto::test::read_golden;
 using corvid::proto::test::server_id;
 using corvid::proto::test::sample_at;
 using corvid::proto::test::t_2026_01_01_00_00_05;
-
-namespace {
-// Decodes `text` with `decode`, requires alternative T and returns it.
-template <class T, class Decode> T decode_as(Decode decode, const std::string& text)
-{
-    auto r = decode(text);
-    REQUIRE_MESSAGE(r.has_value(), (r.has_value() ? std::string() : r.error().message));
-    REQUIRE(std::holds_alternative<T>(*r));
-    return std::get<T>(*r);
-}
-} // namespace
 
 TEST_SUITE("proto.golden")
 {

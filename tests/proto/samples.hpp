@@ -3,9 +3,11 @@
 // frontend_metrics.json hold, and a reader for the golden files. Test code, single-threaded.
 #include <doctest/doctest.h>
 #include <string>
+#include <variant>
 
 #include "common/file_util.hpp"
 #include "common/time_format.hpp"
+#include "proto/codec.hpp"
 #include "proto/messages.hpp"
 
 namespace corvid::proto::test {
@@ -49,6 +51,24 @@ inline std::string read_golden(const std::string& name)
     if (!s.empty() && s.back() == '\n')
         s.pop_back();
     return s;
+}
+
+// Decodes `text` with `decode`, requires alternative T and returns it.
+template <class T, class Decode> T decode_as(Decode decode, const std::string& text)
+{
+    auto r = decode(text);
+    REQUIRE_MESSAGE(r.has_value(), (r.has_value() ? std::string() : r.error().message));
+    REQUIRE(std::holds_alternative<T>(*r));
+    return std::get<T>(*r);
+}
+
+// Decoding must fail with `code`, and the message must contain `fragment` (usually the field).
+template <class Result> void check_fails(const Result& r, decode_errc code, const std::string& fragment)
+{
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == code);
+    CHECK_MESSAGE(r.error().message.find(fragment) != std::string::npos,
+                  "message '" << r.error().message << "' lacks '" << fragment << "'");
 }
 
 } // namespace corvid::proto::test

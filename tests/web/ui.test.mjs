@@ -7,109 +7,14 @@
 // Every process started here is stopped by PID; every wait has a deadline.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { AGENT, CHROMIUM, CHROMIUM_ARGS, COLLECTOR, CSP, Child, api, cli, waitUntil, withDeadline } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const BUILD_DIR = path.resolve(process.env.CORVID_BUILD_DIR || path.join(here, '../../build'));
-const COLLECTOR = path.join(BUILD_DIR, 'collector', 'corvid-collector');
-const AGENT = path.join(BUILD_DIR, 'agent', 'corvid-agent');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const PASSWORD = 'admin-password-1';
 const SERVER_NAME = 'web-ui-host';
-const CSP = "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-  + "frame-ancestors 'none'";
 const CPU_COLOR = [0x4c, 0x9a, 0xff]; // --cpu in style.css
-
-// ---- processes ---------------------------------------------------------------------------------
-
-function withDeadline(promise, ms, what) {
-  let timer;
-  const deadline = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
-async function waitUntil(predicate, ms, what, interval = 100) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await predicate();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(interval);
-  }
-}
-
-class Child {
-  constructor(name, file, args, logPath, env = process.env) {
-    this.name = name;
-    this.logPath = logPath;
-    const log = fs.openSync(logPath, 'a');
-    this.proc = spawn(file, args, { env, stdio: ['ignore', 'pipe', log] });
-    fs.closeSync(log); // the child holds its own copy
-    this.exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve({ code, signal })));
-    this.proc.once('error', (e) => { this.spawnError = e; });
-  }
-
-  get running() { return this.proc.exitCode === null && this.proc.signalCode === null && !this.spawnError; }
-
-  // Resolves with the first stdout line.
-  firstLine(ms) {
-    let buf = '';
-    const line = new Promise((resolve, reject) => {
-      this.proc.stdout.on('data', (chunk) => {
-        buf += chunk;
-        if (buf.includes('\n')) resolve(buf.split('\n', 1)[0]);
-      });
-      this.exited.then(({ code, signal }) => reject(new Error(`${this.name} exited (${code ?? signal}): ${this.log()}`)));
-    });
-    return withDeadline(line, ms, `${this.name}'s first line`);
-  }
-
-  async stop() {
-    if (this.running) {
-      process.kill(this.proc.pid, 'SIGTERM');
-      try {
-        await withDeadline(this.exited, 10000, `${this.name} to exit`);
-      } catch {
-        process.kill(this.proc.pid, 'SIGKILL');
-        await withDeadline(this.exited, 5000, `${this.name} to die`);
-      }
-    }
-    this.proc.stdout.destroy();
-    return this.exited;
-  }
-
-  log() {
-    try { return fs.readFileSync(this.logPath, 'utf8'); } catch { return ''; }
-  }
-}
-
-function cli(args, dataDir, input) {
-  const out = spawnSync(COLLECTOR, [...args, '--data-dir', dataDir], { input, timeout: 60000, encoding: 'utf8' });
-  assert.equal(out.status, 0, `corvid-collector ${args.join(' ')} failed: ${out.error ?? ''} ${out.stderr}`);
-  return out.stdout;
-}
-
-async function api(base, method, route, { token, body } = {}) {
-  const headers = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body) headers['Content-Type'] = 'application/json';
-  const res = await fetch(base + route, {
-    method, headers, body: body && JSON.stringify(body), signal: AbortSignal.timeout(15000),
-  });
-  const text = await res.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-  return { status: res.status, headers: res.headers, text, json };
-}
 
 // ---- the test ----------------------------------------------------------------------------------
 
@@ -232,6 +137,11 @@ test('web UI: login, server list, live metrics, chart, offline badge, logout', {
     if (latest.network.length > 0)
       assert.match(await page.locator('#network tbody tr').first().textContent(), /B\/s/);
 
+    // This agent has no [docker] section in a config file: the Containers panel says so.
+    await page.locator('#containers-none').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#containers-none').textContent(), 'Docker not reported by this agent.');
+    assert.ok(await page.locator('#containers').isHidden());
+
     // The chart has points and the CPU line is on the canvas.
     await waitUntil(async () => Number(await page.locator('#chart').getAttribute('data-points')) >= 4, 10000, 'chart points');
     const cpuPixels = await page.locator('#chart').evaluate((c, rgb) => {
@@ -270,9 +180,10 @@ test('web UI: login, server list, live metrics, chart, offline badge, logout', {
     assert.deepEqual(storage, { cookie: '', local: 0, session: null });
 
     // Expected console errors: the browser's report of the refused login (401), and of a
-    // reconnect attempt while the collector was down.
+    // reconnect attempt or a containers poll (every 5 s) while the collector was down.
     const unexpected = consoleErrors.filter((e, i) => !(e.url.endsWith('/api/v1/auth/login') && e.text.includes('401'))
-      && !(i >= restartedAt && /^WebSocket connection to .* failed/.test(e.text)));
+      && !(i >= restartedAt && /^WebSocket connection to .* failed/.test(e.text))
+      && !(i >= restartedAt && e.url.endsWith('/containers') && e.text.includes('ERR_CONNECTION_REFUSED')));
     assert.deepEqual(unexpected, [], 'console errors on the page');
     failed = false;
   } finally {

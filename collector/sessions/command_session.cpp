@@ -1,0 +1,136 @@
+#include "collector/sessions/command_session.hpp"
+
+#include "collector/sessions/frontend_login.hpp"
+#include "collector/sessions/refuse.hpp"
+#include "common/deadline.hpp"
+#include "common/log.hpp"
+#include "common/time_format.hpp"
+#include "proto/codec.hpp"
+
+namespace corvid::collector {
+namespace {
+constexpr auto write_deadline = std::chrono::seconds(10);
+
+std::shared_ptr<const std::string> shared(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
+} // namespace
+
+command_session::command_session(app& a, std::unique_ptr<ws_connection> conn, std::string command_id)
+    : app_(a), conn_(std::move(conn)), command_id_(std::move(command_id)), wake_(a.io)
+{
+}
+
+void command_session::deliver(std::shared_ptr<const std::string> frame)
+{
+    if (queue_.size() >= max_queued_frames) {
+        log::warn("command watcher {} for {} is not reading; disconnecting", conn_->remote_address(), command_id_);
+        conn_->abort();
+        return;
+    }
+    queue_.push_back(std::move(frame));
+    wake_.cancel();
+}
+
+void command_session::command_ended()
+{
+    ended_ = true;
+    wake_.cancel();
+}
+
+// A command that is no longer in flight: its stored outcome, in the same frames a live one ends with.
+void command_session::send_stored(const command_record& c)
+{
+    if (!c.output.empty())
+        deliver(shared(proto::encode(proto::command_output{c.id, "stdout", c.output})));
+    if (c.kind == "docker") {
+        proto::docker_response r{c.id, c.status == "completed", c.output, std::nullopt};
+        if (c.status == "denied" || c.status == "lost")
+            r.error = c.status;
+        deliver(shared(proto::encode(r)));
+    } else {
+        proto::command_response r;
+        r.command_id = c.id;
+        r.output = c.output;
+        r.exit_code = c.exit_code.value_or(-1);
+        r.duration_ms = c.duration_ms.value_or(0);
+        r.truncated = c.truncated;
+        r.timed_out = c.status == "timed_out";
+        if (c.status == "denied" || c.status == "lost")
+            r.error = c.status;
+        if (c.error)
+            r.message = *c.error;
+        deliver(shared(proto::encode(r)));
+    }
+    command_ended();
+}
+
+net::awaitable<bool> command_session::authenticate()
+{
+    auto who = co_await read_frontend_login(app_, *conn_);
+    if (!who)
+        co_return false;
+    auto found = co_await app_.store.read([&](storage& s) { return s.find_command(command_id_); });
+    if (!found) {
+        co_await refuse_and_close(*conn_, "internal_error", "storage unavailable, try again later");
+        co_return false;
+    }
+    // The same answer for "no such command" and "not yours": ids of others' commands stay private.
+    if (!*found || ((*found)->issued_by != who->username && who->role != role::admin)) {
+        log::warn("user '{}' from {} may not watch command {}", who->username, conn_->remote_address(),
+                  command_id_);
+        co_await refuse_and_close(*conn_, "not_found", "no such command");
+        co_return false;
+    }
+    const std::string welcome = proto::encode(proto::auth_success{(*found)->server_id, "Connected successfully"});
+    auto sent = co_await (conn_->write(welcome) || abort_after(*conn_, write_deadline));
+    if (sent.index() != 0 || std::get<0>(sent))
+        co_return false;
+    if (!app_.commands.watch(command_id_, shared_from_this()))
+        send_stored(**found);
+    co_return true;
+}
+
+net::awaitable<void> command_session::run()
+{
+    const bool authenticated = co_await authenticate();
+    if (!authenticated)
+        co_return;
+    co_await (read_loop() || write_loop());
+    conn_->abort();
+}
+
+net::awaitable<void> command_session::read_loop()
+{
+    for (;;) {
+        auto r = co_await conn_->read();
+        if (r.ec == make_error_code(ws_errc::binary_frame))
+            continue;
+        if (r.ec)
+            co_return;
+        auto msg = proto::decode_from_frontend(r.text);
+        if (msg && std::holds_alternative<proto::ping>(*msg))
+            deliver(shared(proto::encode(proto::pong{now_unix_ms()})));
+    }
+}
+
+net::awaitable<void> command_session::write_loop()
+{
+    for (;;) {
+        if (!queue_.empty()) {
+            const auto frame = queue_.front();
+            queue_.pop_front();
+            auto sent = co_await (conn_->write(*frame) || abort_after(*conn_, write_deadline));
+            if (sent.index() != 0 || std::get<0>(sent)) {
+                conn_->abort();
+                co_return;
+            }
+        } else if (ended_ || app_.shutting_down) {
+            co_await (conn_->close(close_code::normal, "command ended") || abort_after(*conn_, write_deadline));
+            conn_->abort();
+            co_return;
+        } else {
+            co_await wait_for_wake(wake_);
+        }
+    }
+}
+
+} // namespace corvid::collector

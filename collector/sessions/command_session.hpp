@@ -1,0 +1,45 @@
+#pragma once
+// One operator's live view of one command: /api/v1/ws/commands/{command_id}.
+// Flow: token auth (first frame, 10 s) → only the command's issuer or an admin may watch →
+// auth_success → the output that has arrived so far → each command_output as it arrives → the
+// final command_response (docker_response for Docker actions) → close 1000. For a command that
+// already ended, its stored output comes as one command_output, then its final response.
+// Bound: the frames of one command (its output is capped at the agent and buffered at most
+// command_tracker::max_buffered_output here); a watcher whose queue passes max_queued_frames or
+// that does not take a write for 10 s is disconnected, without effect on the command.
+// io thread only.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "collector/app.hpp"
+#include "common/ws_connection.hpp"
+
+namespace corvid::collector {
+
+class command_session final : public command_watcher, public std::enable_shared_from_this<command_session> {
+public:
+    command_session(app& a, std::unique_ptr<ws_connection> conn, std::string command_id);
+    net::awaitable<void> run();
+
+    void deliver(std::shared_ptr<const std::string> frame) override;
+    void command_ended() override;
+
+private:
+    net::awaitable<bool> authenticate();
+    net::awaitable<void> read_loop();
+    net::awaitable<void> write_loop();
+    void send_stored(const command_record& c);
+
+    app& app_;
+    std::unique_ptr<ws_connection> conn_;
+    std::string command_id_;
+    net::steady_timer wake_;
+    std::deque<std::shared_ptr<const std::string>> queue_;
+    bool ended_ = false;
+    static constexpr std::size_t max_queued_frames = 4096;
+};
+
+} // namespace corvid::collector

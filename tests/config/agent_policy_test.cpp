@@ -1,0 +1,102 @@
+// The agent's [commands] and [docker] policy in its config file.
+#include "agent/config.hpp"
+
+#include <doctest/doctest.h>
+
+#include "common/random.hpp"
+
+using corvid::agent::agent_config;
+using corvid::agent::apply_agent_toml;
+
+namespace {
+const std::string key_line = "collector_public_key = \"" + corvid::base64_encode(std::string(32, 'k')) + "\"\n";
+
+bool allowed(const corvid::agent::command_policy& p, const std::string& command)
+{
+    return p.allowing(command) != nullptr;
+}
+
+std::optional<corvid::agent::config_error> apply_text(agent_config& cfg, const std::string& text)
+{
+    return apply_agent_toml(cfg, text, "agent.toml");
+}
+} // namespace
+
+TEST_SUITE("config.agent_policy")
+{
+    TEST_CASE("policy: commands and docker are off by default and then run nothing")
+    {
+        agent_config cfg;
+        REQUIRE_FALSE(apply_text(cfg, ""));
+        CHECK_FALSE(cfg.remote.commands.enabled);
+        CHECK_FALSE(cfg.remote.docker.enabled);
+        CHECK_FALSE(allowed(cfg.remote.commands, "uptime"));
+        REQUIRE_FALSE(apply_text(cfg, key_line + "[commands]\nenabled = true\n"));
+        CHECK_FALSE(allowed(cfg.remote.commands, "uptime")); // enabled with no patterns: nothing runs
+    }
+
+    TEST_CASE("policy: allow patterns match the whole command line only")
+    {
+        agent_config cfg;
+        REQUIRE_FALSE(apply_text(cfg, key_line + R"([commands]
+enabled = true
+allow = ["systemctl status [a-z0-9@.-]+", "uptime"]
+run_as = "nobody"
+timeout_s = 120
+output_cap_bytes = 65536
+max_concurrent = 4
+)"));
+        const auto& p = cfg.remote.commands;
+        CHECK(allowed(p, "uptime"));
+        CHECK(allowed(p, "systemctl status nginx.service"));
+        CHECK_FALSE(allowed(p, "uptime; reboot"));
+        CHECK_FALSE(allowed(p, "systemctl status nginx; reboot"));
+        CHECK_FALSE(allowed(p, "uptime\nreboot")); // no line of a multi-line command is enough
+        CHECK_FALSE(allowed(p, "xuptime"));
+        CHECK(p.run_as == "nobody");
+        CHECK(p.max_timeout_s == 120);
+        CHECK(p.output_cap_bytes == 65536);
+        CHECK(p.max_concurrent == 4);
+        // A long command line does not exhaust the stack (POSIX regex, not std::regex).
+        CHECK(allowed(p, "systemctl status " + std::string(16000, 'a')));
+    }
+
+    TEST_CASE("policy: errors name the key")
+    {
+        auto error_of = [](const std::string& text) {
+            agent_config cfg;
+            auto e = apply_text(cfg, text);
+            REQUIRE(e);
+            return *e;
+        };
+        CHECK(error_of(key_line + "[commands]\nallow = [\"(unclosed\"]\n").key == "commands.allow");
+        CHECK(error_of(key_line + "[commands]\noutput_cap_bytes = 2000000\n").key == "commands.output_cap_bytes");
+        CHECK(error_of(key_line + "[commands]\nrun_ass = \"x\"\n").message.find("did you mean") != std::string::npos);
+        CHECK(error_of(key_line + "[docker]\nactions = [\"exec\"]\n").key == "docker.actions");
+        CHECK(error_of("collector_public_key = \"c2hvcnQ=\"\n").key == "collector_public_key");
+        // Remote execution without the collector's key cannot verify anything: refused.
+        CHECK(error_of("[commands]\nenabled = true\n").key == "collector_public_key");
+        CHECK(error_of("[docker]\nenabled = true\n").key == "collector_public_key");
+    }
+
+    TEST_CASE("policy: docker defaults and actions")
+    {
+        agent_config cfg;
+        REQUIRE_FALSE(apply_text(cfg, key_line + "[docker]\nenabled = true\n"));
+        const auto& d = cfg.remote.docker;
+        CHECK(d.socket == "/var/run/docker.sock");
+        CHECK(d.allows("restart"));
+        CHECK_FALSE(d.allows("remove")); // destructive actions are opt-in
+        REQUIRE_FALSE(apply_text(cfg, key_line + "[docker]\nenabled = true\nactions = [\"remove\"]\nsocket = \"/run/podman.sock\"\n"));
+        CHECK(cfg.remote.docker.allows("remove"));
+        CHECK_FALSE(cfg.remote.docker.allows("start"));
+    }
+
+    TEST_CASE("unsafe_command_text: NUL and control characters never reach a shell")
+    {
+        using corvid::agent::unsafe_command_text;
+        CHECK_FALSE(unsafe_command_text("echo a\tb\nc"));
+        CHECK(unsafe_command_text(std::string("ls\0rm", 5)));
+        CHECK(unsafe_command_text("ls\x1b[2J"));
+    }
+}
