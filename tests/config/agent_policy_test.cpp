@@ -100,3 +100,18 @@ max_concurrent = 4
         CHECK(unsafe_command_text("ls\x1b[2J"));
     }
 }
+
+TEST_SUITE("config.agent_tls")
+{
+    TEST_CASE("tls_pin_sha256: a fingerprint is accepted, anything else names the key")
+    {
+        agent_config cfg;
+        const std::string pin(64, 'a');
+        REQUIRE_FALSE(apply_text(cfg, "tls_pin_sha256 = \"" + pin + "\"\n"));
+        CHECK(cfg.tls_pin_sha256 == pin);
+        auto e = apply_text(cfg, "tls_pin_sha256 = \"AB:CD\"\n");
+        REQUIRE(e);
+        CHECK(e->key == "tls_pin_sha256");
+        CHECK(cfg.tls_pin_sha256 == pin); // a file with an error changes nothing
+    }
+}

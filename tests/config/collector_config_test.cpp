@@ -357,3 +357,21 @@ window_s = 60
         CHECK(all.login_window_s == defaults.login_window_s);
     }
 }
+
+TEST_SUITE("config.collector_tls")
+{
+    TEST_CASE("apply_collector_toml: tls_cert and tls_key come together")
+    {
+        collector_config cfg;
+        REQUIRE_FALSE(apply_collector_toml(cfg, "tls_cert = \"/etc/corvid/c.pem\"\ntls_key = \"/etc/corvid/k.pem\"\n",
+                                           "collector.toml"));
+        CHECK(cfg.tls_cert == "/etc/corvid/c.pem");
+        CHECK(cfg.tls_key == "/etc/corvid/k.pem");
+        collector_config half;
+        auto e = apply_collector_toml(half, "tls_cert = \"/etc/corvid/c.pem\"\n", "collector.toml");
+        REQUIRE(e);
+        CHECK(e->message.find("tls_key") != std::string::npos);
+        CHECK(half.tls_cert.empty());
+        CHECK(apply_collector_toml(half, "tls_key = \"\"\n", "collector.toml"));
+    }
+}
