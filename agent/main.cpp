@@ -61,9 +61,9 @@ identity_result command_identity(const agent_config& cfg)
     auto id = resolve_run_as(p.run_as);
     if (!id)
         return identity_result(boost::system::in_place_error, id.error());
-    if (!running_as_root())
-        log::warn("commands.run_as = \"{}\" has no effect: the agent does not run as root, so commands run as its "
-                  "own user",
+    if (!can_switch_user())
+        log::warn("commands.run_as = \"{}\" has no effect: the agent is neither root nor holds CAP_SETUID and "
+                  "CAP_SETGID, so commands run as its own user",
                   p.run_as);
     return std::optional<run_as_identity>(std::move(*id));
 }

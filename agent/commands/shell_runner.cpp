@@ -1,5 +1,7 @@
 #include "agent/commands/shell_runner.hpp"
 
+#include <linux/capability.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -179,6 +181,14 @@ void child_write(int fd, const char* s)
             child_fail(report_fd, "setgid", errno, 126);
         if (::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0)
             child_fail(report_fd, "setuid", errno, 126);
+        // Leaving uid 0 clears the capabilities, but an agent that switches users by capability
+        // (not root) keeps them across setresuid: clear every set, ambient first, explicitly.
+        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+            child_fail(report_fd, "clearing ambient capabilities", errno, 126);
+        __user_cap_header_struct cap_header{_LINUX_CAPABILITY_VERSION_3, 0};
+        __user_cap_data_struct no_caps[_LINUX_CAPABILITY_U32S_3] = {};
+        if (::syscall(SYS_capset, &cap_header, no_caps) != 0)
+            child_fail(report_fd, "clearing capabilities", errno, 126);
         if (plan.uid != 0 && ::syscall(SYS_setresuid, 0, 0, 0) == 0)
             child_fail(report_fd, "dropping root", EPERM, 126);
     }
@@ -546,7 +556,7 @@ spawn_result spawn_shell(net::any_io_executor ex, const std::string& command, sh
     if (command.find('\0') != std::string::npos)
         return std::string("the command contains a NUL byte"); // execve would run a shorter one
 
-    const bool switch_user = limits.run_as.has_value() && running_as_root();
+    const bool switch_user = limits.run_as.has_value() && can_switch_user();
     const own_user& self_user = agent_user();
     const std::string& user = switch_user ? limits.run_as->name : self_user.name;
     const std::string& home = switch_user ? limits.run_as->home : self_user.home;
@@ -634,6 +644,20 @@ spawn_result spawn_shell(net::any_io_executor ex, const std::string& command, sh
 bool running_as_root()
 {
     return ::geteuid() == 0;
+}
+
+bool can_switch_user()
+{
+    if (running_as_root())
+        return true;
+    // The effective capability set, with the raw syscall (no libcap): a service started with
+    // AmbientCapabilities=CAP_SETUID CAP_SETGID switches users without being root.
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+    if (::syscall(SYS_capget, &header, data) != 0)
+        return false;
+    auto effective = [&](int cap) { return (data[cap / 32].effective & (1u << (cap % 32))) != 0; };
+    return effective(CAP_SETUID) && effective(CAP_SETGID);
 }
 
 boost::system::result<run_as_identity, std::string> resolve_run_as(const std::string& user)

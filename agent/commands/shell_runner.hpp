@@ -39,12 +39,15 @@ struct run_as_identity {
 boost::system::result<run_as_identity, std::string> resolve_run_as(const std::string& user);
 
 bool running_as_root(); // effective uid 0
+// Root, or CAP_SETUID and CAP_SETGID in the effective set (the packaged run-as drop-in gives the
+// unprivileged service user exactly these, plus CAP_KILL): run_as is applied only then.
+bool can_switch_user();
 
 struct shell_limits {
     std::chrono::seconds timeout{60};
     std::chrono::milliseconds kill_grace{3000}; // SIGTERM to the group, SIGKILL after this
     std::size_t output_cap_bytes = 1 << 20;     // stdout+stderr kept in `output` and streamed
-    std::optional<run_as_identity> run_as;      // applied only when the agent runs as root
+    std::optional<run_as_identity> run_as;      // applied only when can_switch_user()
 };
 
 struct shell_result {

@@ -406,6 +406,30 @@ TEST_SUITE("agent.commands.shell_runner")
         CHECK(got[3] == nobody->home + " nobody nobody");
     }
 
+    // Run by ctest as `commands.run_as_with_capabilities`: the test binary as uid nobody holding
+    // only CAP_SETUID, CAP_SETGID and CAP_KILL (setpriv), as the packaged run-as drop-in runs the
+    // agent. Elsewhere it has nothing to check.
+    TEST_CASE("run_shell: run_as with CAP_SETUID and CAP_SETGID instead of root")
+    {
+        if (!std::getenv("CORVID_TEST_EXPECT_CAPS")) {
+            MESSAGE("runs under setpriv only (ctest commands.run_as_with_capabilities)");
+            return;
+        }
+        REQUIRE_FALSE(running_as_root());
+        REQUIRE(can_switch_user());
+        auto daemon_user = resolve_run_as("daemon");
+        REQUIRE(daemon_user.has_value());
+        shell_limits limits;
+        limits.run_as = *daemon_user;
+        auto out = run("id -u; grep CapEff /proc/self/status", limits);
+        REQUIRE(out.completed);
+        CHECK(out.result.exit_code == 0);
+        auto got = lines(out.result.output);
+        REQUIRE(got.size() == 2);
+        CHECK(got[0] == std::to_string(daemon_user->uid));
+        CHECK(got[1].find("0000000000000000") != std::string::npos); // the command holds no capability
+    }
+
     TEST_CASE("run_shell: a failed user switch ends the child, the command never runs as root")
     {
         if (!running_as_root()) {
