@@ -25,6 +25,13 @@ net::awaitable<void> retention_loop(app& a)
         }
         if (total > 0)
             log::info("retention: deleted {} samples older than {} days", total, a.config.retention_days);
+        // Command output goes with the samples of its age; the audit log keeps the record and the
+        // output's SHA-256.
+        auto commands = co_await a.store.write([&](storage& s) { return s.delete_commands_before(cutoff, slice); });
+        if (!commands)
+            log::warn("retention: deleting old commands failed: {}", commands.error().message());
+        else if (*commands > 0)
+            log::info("retention: deleted {} commands older than {} days", *commands, a.config.retention_days);
         timer.expires_after(std::chrono::hours(1));
         auto [ec] = co_await timer.async_wait(use_tuple);
         if (ec)

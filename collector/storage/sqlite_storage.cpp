@@ -134,6 +134,7 @@ enum class stmt : std::size_t {
     audit_lost,
     mark_lost,
     list_audit,
+    delete_commands_before,
     count_,
 };
 
@@ -186,6 +187,8 @@ constexpr std::array<const char*, static_cast<std::size_t>(stmt::count_)> statem
     " FROM commands WHERE " CORVID_UNFINISHED " ORDER BY created_at",
     "UPDATE commands SET status = 'lost', finished_at = ?1 WHERE " CORVID_UNFINISHED,
     "SELECT id, " CORVID_AUDIT_COLUMNS " FROM audit_log WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+    "DELETE FROM commands WHERE id IN (SELECT id FROM commands WHERE created_at < ?1 AND NOT " CORVID_UNFINISHED
+    " ORDER BY created_at LIMIT ?2)",
 };
 
 #undef CORVID_SERVER_COLUMNS
@@ -426,6 +429,7 @@ public:
     storage_result<std::size_t> mark_unfinished_commands_lost(std::int64_t now_ms) override;
     storage_result<std::vector<audit_record>> list_audit(std::optional<std::int64_t> before_id,
                                                          std::size_t limit) override;
+    storage_result<std::size_t> delete_commands_before(std::int64_t cutoff_ms, std::size_t max_rows) override;
 
 private:
     storage_result<int> insert_audit(const audit_record& a);
@@ -1023,6 +1027,17 @@ storage_result<std::vector<audit_record>> sqlite_storage::list_audit(std::option
             return fail(rc, "list audit");
         out.push_back(read_audit(*s));
     }
+}
+
+storage_result<std::size_t> sqlite_storage::delete_commands_before(std::int64_t cutoff_ms, std::size_t max_rows)
+{
+    if (max_rows == 0)
+        return std::size_t{0};
+    auto r = run(stmt::delete_commands_before, "delete old commands",
+                 [&](statement_use& u) { u.integer(cutoff_ms).integer(clamp_to_int64(max_rows)); });
+    if (!r)
+        return r.error();
+    return static_cast<std::size_t>(*r);
 }
 
 } // namespace

@@ -133,6 +133,9 @@ public:
     // Commands left pending or running by a previous run of the collector become lost, each with
     // an audit line. Returns how many.
     virtual storage_result<std::size_t> mark_unfinished_commands_lost(std::int64_t now_ms) = 0;
+    // Retention: deletes at most max_rows finished commands (and their output) created before
+    // cutoff_ms, oldest first; the audit log keeps their record. Returns how many it deleted.
+    virtual storage_result<std::size_t> delete_commands_before(std::int64_t cutoff_ms, std::size_t max_rows) = 0;
     // Newest first; only ids below before_id when given.
     virtual storage_result<std::vector<audit_record>> list_audit(std::optional<std::int64_t> before_id,
                                                                  std::size_t limit) = 0;

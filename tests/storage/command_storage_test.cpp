@@ -156,6 +156,27 @@ TEST_SUITE("storage.commands")
         CHECK((*db->list_audit(std::nullopt, 10))[0].actor == "alice");
     }
 
+    TEST_CASE("commands: retention deletes old finished commands only; the audit log keeps them")
+    {
+        temp_dir dir;
+        auto db = open_ok(dir.file("c.db"));
+        auto old_done = make_command("old-done", "s1", 1000), old_running = make_command("old-running", "s1", 1100),
+             fresh = make_command("fresh", "s1", 9000);
+        for (const auto* c : {&old_done, &old_running, &fresh})
+            REQUIRE(db->add_command(*c, audit_for(*c, "command.dispatched", c->created_at_ms)).has_value());
+        auto done = old_done;
+        done.status = "completed";
+        done.finished_at_ms = 1200;
+        REQUIRE(*db->finish_command(done, audit_for(old_done, "command.finished", 1200)));
+        auto deleted = db->delete_commands_before(5000, 10);
+        REQUIRE(deleted.has_value());
+        CHECK(*deleted == 1);
+        CHECK_FALSE(*db->find_command("old-done"));
+        CHECK(*db->find_command("old-running")); // in flight: its result may still come
+        CHECK(*db->find_command("fresh"));
+        CHECK(db->list_audit(std::nullopt, 10)->size() == 4);
+    }
+
     TEST_CASE("commands: status and kind are constrained by the schema")
     {
         temp_dir dir;
