@@ -118,8 +118,8 @@ int serve(const collector_config& cfg)
     login_limiter::options limits;
     limits.max_failures = static_cast<std::size_t>(cfg.login_max_failures);
     limits.window = std::chrono::seconds(cfg.login_window_s);
-    app a{io.get_executor(), cfg, db, {}, {}, login_limiter(limits), std::move(*secret)};
-    a.command_keys = std::move(*command_keys);
+    app a{io.get_executor(), cfg, db, {}, {}, login_limiter(limits), std::move(*secret), false, {},
+          std::move(*command_keys)};
 
     http_server server(a);
     if (!cfg.tls_cert.empty()) {

@@ -74,12 +74,12 @@ route_match match_route(std::string_view target)
 {
     const auto path = target.substr(0, target.find('?'));
     if (path == "/")
-        return {route_id::web_index, {}, {}};
+        return {route_id::web_index, {}, {}, {}};
     const auto p = split_path(path);
     if (p.size() == 2 && p[0] == "assets")
-        return is_asset_name(p[1]) ? route_match{route_id::web_asset, {}, std::string(p[1])} : route_match{};
+        return is_asset_name(p[1]) ? route_match{route_id::web_asset, {}, std::string(p[1]), {}} : route_match{};
     auto with_id = [](route_id id, std::string_view server_id) {
-        return is_uuid(server_id) ? route_match{id, std::string(server_id), {}} : route_match{};
+        return is_uuid(server_id) ? route_match{id, std::string(server_id), {}, {}} : route_match{};
     };
     // Legacy short forms of the frontend sockets: /ws/metrics/{id}, /ws/logs/{id}.
     if (p.size() == 3 && p[0] == "ws") {
@@ -93,13 +93,13 @@ route_match match_route(std::string_view target)
         return {};
     const auto n = p.size();
     if (n == 3 && p[2] == "servers")
-        return {route_id::servers, {}, {}};
+        return {route_id::servers, {}, {}, {}};
     if (n == 3 && p[2] == "health")
-        return {route_id::health, {}, {}};
+        return {route_id::health, {}, {}, {}};
     if (n == 4 && p[2] == "auth" && p[3] == "login")
-        return {route_id::login, {}, {}};
+        return {route_id::login, {}, {}, {}};
     if (n == 4 && p[2] == "agents" && p[3] == "ws")
-        return {route_id::agent_ws, {}, {}};
+        return {route_id::agent_ws, {}, {}, {}};
     if (n == 4 && p[2] == "servers")
         return with_id(route_id::server, p[3]);
     if (n == 5 && p[2] == "servers" && p[4] == "api-key")
@@ -111,9 +111,9 @@ route_match match_route(std::string_view target)
     if (n == 5 && p[2] == "ws" && p[3] == "logs")
         return with_id(route_id::logs_ws, p[4]);
     if (n == 3 && p[2] == "collector")
-        return {route_id::collector_info, {}, {}};
+        return {route_id::collector_info, {}, {}, {}};
     if (n == 3 && p[2] == "audit")
-        return {route_id::audit, {}, {}};
+        return {route_id::audit, {}, {}, {}};
     if (n == 5 && p[2] == "servers" && p[4] == "commands")
         return with_id(route_id::server_commands, p[3]);
     if (n == 5 && p[2] == "servers" && p[4] == "docker")
