@@ -124,7 +124,9 @@ net::awaitable<void> uplink::run()
 
 net::awaitable<bool> uplink::authenticate(ws_connection& conn, const std::string& api_key)
 {
-    const std::string auth = proto::encode(proto::auth_request{api_key, settings_.agent_version, settings_.hostname});
+    // The interval tells the collector how soon a silent link counts as dead (three intervals).
+    const std::string auth = proto::encode(proto::auth_request{
+        api_key, settings_.agent_version, settings_.hostname, static_cast<std::uint32_t>(settings_.interval.count())});
     auto sent = co_await (conn.write(auth) || abort_after(conn, write_deadline));
     if (sent.index() != 0 || std::get<0>(sent)) {
         log::warn("could not send auth to the collector");

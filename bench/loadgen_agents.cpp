@@ -91,7 +91,7 @@ net::awaitable<bool> agent::connect()
     conn_ = std::move(*c);
     const auto& server = run_.servers[index_];
     const std::string hello = proto::encode(
-        proto::auth_request{server.key, "0.1.0-loadgen", "loadgen-" + std::to_string(index_)});
+        proto::auth_request{server.key, "0.1.0-loadgen", "loadgen-" + std::to_string(index_), std::nullopt});
     auto sent = co_await (conn_->write(hello) || abort_after(*conn_, write_deadline));
     if (sent.index() != 0 || std::get<0>(sent)) {
         fail("agent auth write", sent.index() == 0 ? std::get<0>(sent).message() : "timed out");

@@ -171,6 +171,8 @@ std::optional<config_error> apply_collector_toml(collector_config& cfg, std::str
             e = r.integer(v, key, next.max_body_bytes, 1024, 16777216);
         else if (key == "write_queue_samples")
             e = r.integer(v, key, next.write_queue_samples, 100, 1000000);
+        else if (key == "max_connections_per_address")
+            e = r.integer(v, key, next.max_connections_per_address, 1, 1000000);
         else if (key == "tls_cert")
             e = r.string(v, key, next.tls_cert, check_not_empty);
         else if (key == "tls_key")

@@ -21,6 +21,7 @@ struct collector_config {
     std::int64_t retention_days = 30;          // raw samples older than this are deleted
     std::size_t max_body_bytes = 64 * 1024;    // REST request bodies
     std::size_t write_queue_samples = 10000;   // bound of the storage write queue
+    std::size_t max_connections_per_address = 256; // concurrent, per source IP; more are closed at accept
     int login_max_failures = 5;                // per source address within login_window_s
     std::int64_t login_window_s = 300;
     // PEM files; both set: serve https/wss (re-read on SIGHUP), both empty: plain http/ws.

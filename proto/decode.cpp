@@ -349,12 +349,21 @@ template <class Variant, class Body> decode_result<Variant> decode_frame(std::st
 
 bool read_auth_request(decoder& d, od::object root, auth_request& m)
 {
-    static constexpr std::string_view names[] = {"api_key", "agent_version", "hostname"};
+    static constexpr std::string_view names[] = {"api_key", "agent_version", "hostname", "interval_s"};
     return d.read_fields(root, {nullptr, "auth"}, {names, 0b111}, [&](std::size_t i, od::value v, const path& p) {
         switch (i) {
         case 0: return d.read_string(v, p, max_secret_bytes, m.api_key);
         case 1: return d.read_string(v, p, max_name_bytes, m.agent_version);
-        default: return d.read_string(v, p, max_name_bytes, m.hostname);
+        case 2: return d.read_string(v, p, max_name_bytes, m.hostname);
+        default: {
+            std::uint64_t s = 0;
+            if (!d.read_uint(v, p, s, 60))
+                return false;
+            if (s == 0)
+                return d.fail(decode_errc::invalid_value, p, "expected 1 to 60");
+            m.interval_s = static_cast<std::uint32_t>(s);
+            return true;
+        }
         }
     });
 }

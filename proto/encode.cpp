@@ -229,6 +229,10 @@ std::string encode(const auth_request& m)
     put_string(out, m.agent_version);
     out.append(R"(,"hostname":)");
     put_string(out, m.hostname);
+    if (m.interval_s) {
+        out.append(R"(,"interval_s":)");
+        put_uint(out, *m.interval_s);
+    }
     out.push_back('}');
     return out;
 }

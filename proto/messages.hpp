@@ -78,6 +78,7 @@ struct sample_data {
 
 struct auth_request {
     std::string api_key, agent_version, hostname;
+    std::optional<std::uint32_t> interval_s{}; // the agent's sampling interval, 1-60: the collector's liveness clock
     bool operator==(const auth_request&) const = default;
 };
 

@@ -30,6 +30,9 @@ using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
 constexpr auto tls_handshake_deadline = std::chrono::seconds(10);
+// From a request's first byte: its headers within header_deadline (a legitimate client sends
+// them in one go; a slowloris dribbling them is cut off), the whole request within request_deadline.
+constexpr auto header_deadline = std::chrono::seconds(10);
 constexpr auto request_deadline = std::chrono::seconds(30);
 constexpr auto keep_alive_idle = std::chrono::seconds(60);
 constexpr std::uint32_t header_limit = 8 * 1024;
@@ -109,7 +112,11 @@ template <class Stream> net::awaitable<void> finish(Stream& stream)
 }
 } // namespace
 
-http_server::http_server(app& a) : app_(a), acceptor_(a.io) {}
+http_server::http_server(app& a)
+    : app_(a), acceptor_(a.io),
+      per_address_(std::make_shared<connection_limiter>(a.config.max_connections_per_address))
+{
+}
 
 void http_server::set_tls(std::shared_ptr<ssl::context> context) { tls_ = std::move(context); }
 
@@ -169,12 +176,26 @@ net::awaitable<void> http_server::accept_loop()
             log::notice("accepting connections again");
             accept_failing_ = false;
         }
-        net::co_spawn(app_.io, serve(std::move(socket)), net::detached);
+        boost::system::error_code pec;
+        const auto peer_ep = socket.remote_endpoint(pec);
+        const std::string address = pec ? std::string("?") : peer_ep.address().to_string();
+        if (!per_address_->try_open(address)) {
+            // Closed at once, before any byte is read: a flood from one address costs an accept.
+            if (auto unlogged = per_address_->refusal_to_log(address, limit_clock::now()))
+                log::warn("refusing connections from {}: {} already open (max_connections_per_address); "
+                          "{} more refused since the last such line",
+                          address, app_.config.max_connections_per_address, *unlogged);
+            socket.close(pec);
+            continue;
+        }
+        connection_slot slot(per_address_, address);
+        net::co_spawn(app_.io, serve(std::move(socket), std::move(slot)), net::detached);
     }
 }
 
-net::awaitable<void> http_server::serve(tcp::socket socket)
+net::awaitable<void> http_server::serve(tcp::socket socket, connection_slot slot)
 {
+    (void)slot; // held until the connection ends
     boost::system::error_code ec;
     const auto peer_ep = socket.remote_endpoint(ec);
     const std::string peer = ec ? std::string("?") : peer_ep.address().to_string();
@@ -223,11 +244,24 @@ net::awaitable<void> http_server::serve_http(Stream& stream, const std::string& 
         auto* raw = &beast::get_lowest_layer(stream).socket();
         idle_http_.insert(raw);
         beast::get_lowest_layer(stream).expires_after(keep_alive_idle);
-        auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+        boost::system::error_code hec;
+        if (buffer.size() == 0) {
+            const auto space = buffer.prepare(4096);
+            auto [fec, fn] = co_await stream.async_read_some(space, use_tuple);
+            buffer.commit(fn);
+            hec = fec;
+        }
         idle_http_.erase(raw);
-        (void)hn;
+        // The request has begun: headers and body each get a deadline from its first byte.
+        const auto first_byte = std::chrono::steady_clock::now();
         if (!hec) {
-            beast::get_lowest_layer(stream).expires_after(request_deadline);
+            beast::get_lowest_layer(stream).expires_at(first_byte + header_deadline);
+            auto [rec, rn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+            (void)rn;
+            hec = rec;
+        }
+        if (!hec) {
+            beast::get_lowest_layer(stream).expires_at(first_byte + request_deadline);
             auto [rec, rn] = co_await http::async_read(stream, buffer, parser, use_tuple);
             (void)rn;
             hec = rec;

@@ -2,7 +2,9 @@
 // The collector's single listener: HTTP/1.1 with keep-alive for the REST API, and WebSocket
 // upgrades for agents and frontends, one coroutine per connection; https/wss instead when a TLS
 // context is set. Limits: 8 KiB of headers, config.max_body_bytes of body, 10 s for the TLS
-// handshake, 30 s to send a whole request (no slowloris), 60 s idle between keep-alive requests.
+// handshake, 10 s from a request's first byte to the end of its headers and 30 s to the end of
+// its body (no slowloris), 60 s idle between keep-alive requests, and
+// config.max_connections_per_address concurrent connections per source address.
 // io thread only. stop() closes the listener and every idle HTTP connection; WebSocket sessions
 // are closed through the app's registries (see main).
 #include <boost/asio/awaitable.hpp>
@@ -11,6 +13,7 @@
 #include <set>
 
 #include "collector/app.hpp"
+#include "collector/limits/rate_limit.hpp"
 
 namespace boost::asio::ssl {
 class context;
@@ -33,7 +36,7 @@ public:
 
 private:
     net::awaitable<void> accept_loop();
-    net::awaitable<void> serve(net::ip::tcp::socket socket);
+    net::awaitable<void> serve(net::ip::tcp::socket socket, connection_slot slot);
     // The HTTP request loop over a plain or TLS stream; `tls` is the stream's context, or null.
     template <class Stream>
     net::awaitable<void> serve_http(Stream& stream, const std::string& peer,
@@ -44,6 +47,7 @@ private:
     std::shared_ptr<net::ssl::context> tls_;    // null: plain HTTP
     std::set<net::ip::tcp::socket*> idle_http_; // connections between requests, closed on stop()
     bool accept_failing_ = false;               // logged once per episode of accept errors
+    std::shared_ptr<connection_limiter> per_address_; // open connections by source address
 };
 
 } // namespace corvid::collector

@@ -5,6 +5,7 @@
 
 #include "collector/auth/api_key.hpp"
 #include "collector/commands/command_dispatch.hpp"
+#include "collector/limits/rate_limit.hpp"
 #include "collector/sessions/refuse.hpp"
 #include "common/deadline.hpp"
 #include "common/log.hpp"
@@ -16,6 +17,15 @@ namespace {
 constexpr auto auth_deadline = std::chrono::seconds(10);
 constexpr auto write_deadline = std::chrono::seconds(10);
 constexpr std::size_t max_outgoing = 4096; // acks and errors; an agent this far behind is not reading
+constexpr std::string_view rate_limited_code = "rate_limit_exceeded";
+
+std::string rate_limited_frame(std::uint32_t retry_after_s)
+{
+    return proto::encode(proto::error{std::string(rate_limited_code),
+                                      fmt::format("more than {} messages/s (burst {}); message dropped, connection closed",
+                                                  agent_message_rate.rate_per_s, agent_message_rate.burst),
+                                      retry_after_s});
+}
 
 void record_seen(app& a, std::string id, std::int64_t when, std::string hostname, std::string version)
 {
@@ -82,6 +92,11 @@ void agent_session::close_going_away() { request_close(close_code::going_away, "
 net::awaitable<bool> agent_session::authenticate()
 {
     auto first = co_await (conn_->read() || abort_after(*conn_, auth_deadline));
+    if (first.index() == 0 && std::get<0>(first).ec == make_error_code(ws_errc::binary_frame)) {
+        // A first message that is not auth (PROTOCOL.md, section 3), not a lost link.
+        co_await refuse_and_close(*conn_, "invalid_message", "the first frame must be {\"type\":\"auth\",…}");
+        co_return false;
+    }
     if (first.index() != 0 || std::get<0>(first).ec) {
         log::info("agent connection from {} sent no auth frame within {} s", conn_->remote_address(),
                   auth_deadline.count());
@@ -117,6 +132,10 @@ net::awaitable<bool> agent_session::authenticate()
         co_return false;
     }
     server_id_ = server->id;
+    // Three intervals and a little slack (PROTOCOL.md 3.7); agents that do not say their interval
+    // are left to the WebSocket idle timeout.
+    if (auth->interval_s)
+        silence_limit_ = std::chrono::seconds(3 * *auth->interval_s + 2);
     hostname_ = auth->hostname;
     agent_version_ = auth->agent_version;
     const std::string welcome = proto::encode(proto::auth_success{server_id_, "Connected successfully"});
@@ -155,15 +174,41 @@ net::awaitable<void> agent_session::run()
 
 net::awaitable<void> agent_session::read_loop()
 {
+    message_rate_limiter rate(agent_message_rate, limit_clock::now());
     for (;;) {
-        auto r = co_await conn_->read();
-        if (r.ec == make_error_code(ws_errc::binary_frame)) {
-            send_error("invalid_message", r.ec.message());
-            continue;
+        // A half-open link (frozen NAT, pulled cable) sends nothing: after three of the agent's
+        // intervals without a frame the session ends and the server shows offline.
+        auto next = co_await (conn_->read() || abort_after(*conn_, silence_limit_));
+        if (next.index() != 0) {
+            log::warn("agent {} ({}) sent nothing for {} s; dropping the connection", server_id_,
+                      conn_->remote_address(), silence_limit_.count());
+            co_return;
         }
-        if (r.ec) {
+        auto r = std::move(std::get<0>(next));
+        const bool binary = r.ec == make_error_code(ws_errc::binary_frame);
+        if (r.ec && !binary) {
             log::debug("agent {} read ended: {}", server_id_, r.ec.message());
             co_return;
+        }
+        // Closing: nothing more is handled, so no sample read after one that was refused is acked
+        // (acks are cumulative: that would lose the refused one).
+        if (close_code_)
+            continue;
+        const auto now = limit_clock::now();
+        if (rate.on_message(now) != rate_verdict::allow) {
+            // agent_message_rate closes at the first refusal (see there why).
+            const auto wait = rate.retry_after_s(now);
+            log::warn("agent {} ({}) sends more than {} messages/s (burst {}); closing", server_id_,
+                      conn_->remote_address(), agent_message_rate.rate_per_s, agent_message_rate.burst);
+            std::string frame = rate_limited_frame(wait);
+            send(std::move(frame));
+            std::string reason(rate_limited_code);
+            request_close(close_code::policy_violation, std::move(reason));
+            continue;
+        }
+        if (binary) {
+            send_error("invalid_message", r.ec.message());
+            continue;
         }
         last_seen_ms_ = now_unix_ms();
         auto msg = proto::decode_from_agent(r.text);

@@ -44,6 +44,7 @@ private:
     std::deque<std::string> outgoing_;
     std::string server_id_;
     std::string hostname_, agent_version_;
+    std::chrono::seconds silence_limit_{24 * 3600}; // set from the agent's interval at auth
     std::int64_t last_seen_ms_ = 0;
     std::uint16_t close_code_ = 0; // set: the write loop closes with it after draining
     std::string close_reason_;

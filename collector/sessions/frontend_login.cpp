@@ -13,6 +13,12 @@ constexpr auto auth_deadline = std::chrono::seconds(10);
 net::awaitable<std::optional<principal>> read_frontend_login(app& a, ws_connection& conn)
 {
     auto first = co_await (conn.read() || abort_after(conn, auth_deadline));
+    if (first.index() == 0 && std::get<0>(first).ec == make_error_code(ws_errc::binary_frame)) {
+        // A binary first frame is "another first message" (PROTOCOL.md, section 4), not a lost link.
+        log::warn("frontend from {} refused: a binary first frame", conn.remote_address());
+        co_await refuse_and_close(conn, "auth_failed", "the first frame must be {\"type\":\"auth\",\"token\":\"…\"}");
+        co_return std::nullopt;
+    }
     if (first.index() != 0 || std::get<0>(first).ec) {
         conn.abort();
         co_return std::nullopt;

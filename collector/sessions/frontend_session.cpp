@@ -1,5 +1,6 @@
 #include "collector/sessions/frontend_session.hpp"
 
+#include "collector/limits/rate_limit.hpp"
 #include "collector/sessions/frontend_login.hpp"
 #include "collector/sessions/refuse.hpp"
 #include "common/deadline.hpp"
@@ -14,6 +15,15 @@ constexpr std::int64_t max_history_s = 86400;
 constexpr std::size_t max_history_samples = 20000;
 
 std::shared_ptr<const std::string> shared(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
+
+std::shared_ptr<const std::string> rate_limited_frame(std::uint32_t retry_after_s)
+{
+    return shared(proto::encode(proto::error{
+        "rate_limit_exceeded",
+        fmt::format("more than {} messages/s (burst {}); message dropped", frontend_message_rate.rate_per_s,
+                    frontend_message_rate.burst),
+        retry_after_s}));
+}
 } // namespace
 
 frontend_session::frontend_session(app& a, std::unique_ptr<ws_connection> conn, std::string server_id,
@@ -171,14 +181,34 @@ net::awaitable<void> frontend_session::on_subscribe(const proto::subscribe& sub)
 
 net::awaitable<void> frontend_session::read_loop()
 {
+    message_rate_limiter rate(frontend_message_rate, limit_clock::now());
     for (;;) {
         auto r = co_await conn_->read();
-        if (r.ec == make_error_code(ws_errc::binary_frame)) {
+        const bool binary = r.ec == make_error_code(ws_errc::binary_frame);
+        if (r.ec && !binary)
+            co_return;
+        if (closing_)
+            continue;
+        const auto now = limit_clock::now();
+        const auto verdict = rate.on_message(now);
+        if (verdict == rate_verdict::close) {
+            log::warn("frontend {} for server {} exceeded {} messages/s for {} s; closing", conn_->remote_address(),
+                      server_id_, frontend_message_rate.rate_per_s,
+                      std::chrono::duration_cast<std::chrono::seconds>(frontend_message_rate.close_after).count());
+            close_code_ = close_code::policy_violation;
+            closing_ = true;
+            wake_.cancel();
+            continue;
+        }
+        if (verdict == rate_verdict::drop) {
+            auto frame = rate_limited_frame(rate.retry_after_s(now));
+            send(std::move(frame));
+            continue;
+        }
+        if (binary) {
             send_error("invalid_message", r.ec.message());
             continue;
         }
-        if (r.ec)
-            co_return;
         auto msg = proto::decode_from_frontend(r.text);
         if (!msg) {
             send_error("invalid_message", msg.error().message);
@@ -200,7 +230,9 @@ net::awaitable<void> frontend_session::write_loop()
     for (;;) {
         std::shared_ptr<const std::string> frame;
         if (closing_) {
-            co_await (conn_->close(close_code::going_away, "collector shutting down") || abort_after(*conn_, write_deadline));
+            const std::string_view reason =
+                close_code_ == close_code::going_away ? "collector shutting down" : "rate_limit_exceeded";
+            co_await (conn_->close(close_code_, reason) || abort_after(*conn_, write_deadline));
             conn_->abort();
             co_return;
         }

@@ -56,6 +56,7 @@ private:
     std::chrono::steady_clock::time_point last_sample_sent_{};
     std::int64_t last_sample_ts_ = 0; // never send an older sample after a newer one
     bool closing_ = false;
+    std::uint16_t close_code_ = close_code::going_away; // with closing_: how the socket is closed
 };
 
 } // namespace corvid::collector

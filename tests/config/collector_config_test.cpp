@@ -337,7 +337,7 @@ window_s = 60
         const auto uncommented = corvid::test::uncomment_defaults(*text);
         for (const char* key : {"listen", "data_dir", "log_level", "token_ttl_s", "sqlite_synchronous",
                                 "retention_days", "max_body_bytes", "write_queue_samples", "max_failures",
-                                "window_s"}) {
+                                "window_s", "max_connections_per_address"}) {
             CAPTURE(key);
             CHECK(uncommented.find(std::string("\n") + key + " = ") != std::string::npos);
         }
@@ -355,6 +355,7 @@ window_s = 60
         CHECK(all.write_queue_samples == defaults.write_queue_samples);
         CHECK(all.login_max_failures == defaults.login_max_failures);
         CHECK(all.login_window_s == defaults.login_window_s);
+        CHECK(all.max_connections_per_address == defaults.max_connections_per_address);
     }
 }
 

@@ -204,4 +204,18 @@ TEST_SUITE("proto.commands")
         CHECK_FALSE(corvid::signing_key_pair_from_secret(damaged));
         CHECK_FALSE(corvid::signing_key_pair_from_secret("short"));
     }
+
+    TEST_CASE("auth.interval_s: optional, 1 to 60, round trips")
+    {
+        auth_request a{"cvd_x", "0.1.0", "web-01", 5u};
+        const auto text = encode(a);
+        CHECK(text.find(R"("interval_s":5)") != std::string::npos);
+        CHECK(decode_as<auth_request>(decode_from_agent, text) == a);
+        a.interval_s.reset();
+        CHECK(encode(a).find("interval_s") == std::string::npos);
+        check_fails(decode_from_agent(R"({"type":"auth","api_key":"k","agent_version":"v","hostname":"h","interval_s":0})"),
+                    decode_errc::invalid_value, "auth.interval_s");
+        check_fails(decode_from_agent(R"({"type":"auth","api_key":"k","agent_version":"v","hostname":"h","interval_s":61})"),
+                    decode_errc::invalid_value, "auth.interval_s");
+    }
 }
