@@ -25,6 +25,8 @@ BUILD_DIR = os.environ.get("CORVID_BUILD_DIR", os.path.join(os.path.dirname(__fi
 COLLECTOR = os.path.join(BUILD_DIR, "collector", "corvid-collector")
 AGENT = os.path.join(BUILD_DIR, "agent", "corvid-agent")
 ADMIN_PASSWORD = "admin-password-1"
+# What AddressSanitizer, LeakSanitizer and UBSan write when they find something.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 
 def wait_until(predicate, timeout=15.0, interval=0.05, what="condition"):
@@ -201,10 +203,19 @@ class CorvidTestCase(unittest.TestCase):
         for p in reversed(self.processes):
             p.stop()
         failed = any(err for _, err in getattr(self._outcome, "errors", []) if err) if hasattr(self, "_outcome") else False
-        if failed or os.environ.get("CORVID_KEEP_LOGS"):
+        # Sanitized builds (scripts/test-sanitizers): a report in a child's log fails the test, even
+        # when the child's exit code (e.g. LeakSanitizer's at exit) goes unseen.
+        sanitized = [p for p in self.processes if any(m in p.log_text() for m in SANITIZER_MARKERS)]
+        if failed or sanitized or os.environ.get("CORVID_KEEP_LOGS"):
             for p in self.processes:
-                print(f"--- log of {os.path.basename(p.args[0])} ---\n{p.log_text()[-6000:]}")
+                text = p.log_text()
+                # From the start of a sanitizer report (with some context), otherwise the tail.
+                starts = [text.find(m) for m in SANITIZER_MARKERS if m in text]
+                shown = text[max(0, min(starts) - 2000):][:20000] if starts else text[-6000:]
+                print(f"--- log of {os.path.basename(p.args[0])} ---\n{shown}")
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if sanitized:
+            self.fail("sanitizer report in the log of " + ", ".join(os.path.basename(p.args[0]) for p in sanitized))
 
     def start_collector(self, port=0, name="collector"):
         c = Collector(self.data_dir, os.path.join(self.tmp, f"{name}.log"), port=port)
