@@ -67,9 +67,11 @@ class Process:
 
 
 class Collector(Process):
-    def __init__(self, data_dir, log_path, port=0):
+    """`corvid-collector serve` on 127.0.0.1 (port 0: the OS picks); `extra` adds flags (--config)."""
+
+    def __init__(self, data_dir, log_path, port=0, extra=()):
         super().__init__([COLLECTOR, "serve", "--data-dir", data_dir, "--listen", f"127.0.0.1:{port}",
-                          "--log-level", "debug"], log_path)
+                          "--log-level", "debug", *extra], log_path)
         line = self._read_listen_line()
         self.url = line.rsplit(" ", 1)[-1]
         self.port = int(self.url.rsplit(":", 1)[-1])

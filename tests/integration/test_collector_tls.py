@@ -18,34 +18,15 @@ import urllib.request
 
 import websockets
 
-from harness import AGENT, COLLECTOR, CorvidTestCase, Process, add_server, add_user, stored_timestamps, wait_until
+from harness import AGENT, COLLECTOR, Collector, CorvidTestCase, Process, add_server, add_user, stored_timestamps, wait_until
 from test_agent_tls import make_ca, make_cert
 
 
-class TlsCollector(Process):
+class TlsCollector(Collector):
     """The collector started with a config file (tls_cert, tls_key) on a free port."""
 
     def __init__(self, data_dir, log_path, config_path):
-        super().__init__([COLLECTOR, "serve", "--config", config_path, "--data-dir", data_dir,
-                          "--listen", "127.0.0.1:0", "--log-level", "debug"], log_path)
-        line = self._read_listen_line()
-        self.url = line.rsplit(" ", 1)[-1]
-        self.port = int(self.url.rsplit(":", 1)[-1])
-
-    def _read_listen_line(self):
-        deadline = time.monotonic() + 15
-        os.set_blocking(self.proc.stdout.fileno(), False)
-        buf = b""
-        while time.monotonic() < deadline:
-            chunk = self.proc.stdout.read()
-            if chunk:
-                buf += chunk
-                if b"\n" in buf:
-                    return buf.split(b"\n", 1)[0].decode()
-            if self.proc.poll() is not None:
-                raise AssertionError(f"collector exited with {self.proc.returncode}: {self.log_text()}")
-            time.sleep(0.02)
-        raise AssertionError("collector did not report its address")
+        super().__init__(data_dir, log_path, extra=("--config", config_path))
 
 
 def fingerprint(pem_path):
