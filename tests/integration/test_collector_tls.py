@@ -12,13 +12,12 @@ import signal
 import socket
 import ssl
 import subprocess
-import time
 import unittest
 import urllib.request
 
 import websockets
 
-from harness import AGENT, COLLECTOR, Collector, CorvidTestCase, Process, add_server, add_user, stored_timestamps, wait_until
+from harness import AGENT, COLLECTOR, Collector, CorvidTestCase, add_server, add_user, stored_timestamps, wait_until
 from test_agent_tls import make_ca, make_cert
 
 

@@ -1,7 +1,6 @@
 """Shell commands end to end with the real collector, the real agent and real child processes:
 dispatch over REST, live output on /api/v1/ws/commands/{id}, the stored result and the audit log,
 roles, the agent's local policy (disabled, not allow-listed), timeouts and lost commands."""
-import asyncio
 import hashlib
 import json
 import os

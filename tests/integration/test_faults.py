@@ -6,7 +6,6 @@ again after reconnecting, and the collector stores each (server_id, timestamp) o
 
 (Kill -9 of the agent itself needs the on-disk spool, which does not exist yet.)
 """
-import os
 import signal
 import socket
 import time
