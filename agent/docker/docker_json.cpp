@@ -94,17 +94,9 @@ simdjson::error_code read_string(od::value v, std::size_t max_bytes, std::string
     return simdjson::SUCCESS;
 }
 
-// Calls f(key, value) for each field of the object `v`; INCORRECT_TYPE if `v` is no object.
-template <class F> simdjson::error_code for_each_field(od::value v, F&& f)
+// Calls f(key, value) for each field of `obj`; stops at the first hard error.
+template <class F> simdjson::error_code each_field(od::object obj, F& f)
 {
-    od::json_type t;
-    if (auto e = v.type().get(t))
-        return e;
-    if (t != od::json_type::object)
-        return simdjson::INCORRECT_TYPE;
-    od::object obj;
-    if (auto e = v.get_object().get(obj))
-        return e;
     for (auto item : obj) {
         std::string_view key;
         if (auto e = item.unescaped_key().get(key))
@@ -116,6 +108,20 @@ template <class F> simdjson::error_code for_each_field(od::value v, F&& f)
             return e;
     }
     return simdjson::SUCCESS;
+}
+
+// Calls f(key, value) for each field of the object `v`; INCORRECT_TYPE if `v` is no object.
+template <class F> simdjson::error_code for_each_field(od::value v, F&& f)
+{
+    od::json_type t;
+    if (auto e = v.type().get(t))
+        return e;
+    if (t != od::json_type::object)
+        return simdjson::INCORRECT_TYPE;
+    od::object obj;
+    if (auto e = v.get_object().get(obj))
+        return e;
+    return each_field(obj, f);
 }
 
 // Same for the root of a document, which on-demand keeps apart from values.
@@ -131,17 +137,7 @@ template <class F> simdjson::error_code for_each_root_field(od::document& doc, F
     od::object obj;
     if (auto e = doc.get_object().get(obj))
         return e;
-    for (auto item : obj) {
-        std::string_view key;
-        if (auto e = item.unescaped_key().get(key))
-            return e;
-        od::value fv;
-        if (auto e = item.value().get(fv))
-            return e;
-        if (auto e = f(key, fv); !soft(e))
-            return e;
-    }
-    return simdjson::SUCCESS;
+    return each_field(obj, f);
 }
 
 // "Names": ["/web", ...] -> "web" (the first name; Docker puts the container's own name first).

@@ -3,6 +3,7 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <fmt/format.h>
+#include <limits>
 
 #include "collector/commands/command_dispatch.hpp"
 #include "collector/http/json_body.hpp"
@@ -29,6 +30,12 @@ void put_optional_int(std::string& out, std::string_view key, const std::optiona
         out += "null";
 }
 
+void put_string_field(std::string& out, std::string_view key, std::string_view v)
+{
+    fmt::format_to(std::back_inserter(out), R"(,"{}":)", key);
+    append_json_string(out, v);
+}
+
 void put_optional_time(std::string& out, std::string_view key, const std::optional<std::int64_t>& ms)
 {
     fmt::format_to(std::back_inserter(out), R"(,"{}":)", key);
@@ -51,18 +58,12 @@ std::string audit_json(const audit_record& a)
 {
     std::string out = fmt::format(R"({{"id":{},"at":)", a.id);
     append_json_string(out, format_iso8601_ms(a.at_ms));
-    out += R"(,"actor":)";
-    append_json_string(out, a.actor);
-    out += R"(,"address":)";
-    append_json_string(out, a.address);
-    out += R"(,"action":)";
-    append_json_string(out, a.action);
-    out += R"(,"server_id":)";
-    append_json_string(out, a.server_id);
-    out += R"(,"command_id":)";
-    append_json_string(out, a.command_id);
-    out += R"(,"detail":)";
-    append_json_string(out, a.detail);
+    put_string_field(out, "actor", a.actor);
+    put_string_field(out, "address", a.address);
+    put_string_field(out, "action", a.action);
+    put_string_field(out, "server_id", a.server_id);
+    put_string_field(out, "command_id", a.command_id);
+    put_string_field(out, "detail", a.detail);
     put_optional_string(out, "status", a.status);
     put_optional_int(out, "exit_code", a.exit_code);
     put_optional_int(out, "duration_ms", a.duration_ms);
@@ -278,20 +279,15 @@ net::awaitable<http_response> command_request::audit()
     auto query = parse_query(req_.target());
     if (!query)
         co_return error(status::bad_request, "malformed query string");
-    std::optional<std::int64_t> before;
-    std::size_t limit = default_audit_page;
-    if (auto it = query->find("before"); it != query->end()) {
-        before = parse_int(it->second);
-        if (!before || *before < 1)
-            co_return error(status::bad_request, "'before' must be an audit entry id");
-    }
-    if (auto it = query->find("limit"); it != query->end()) {
-        auto v = parse_int(it->second);
-        if (!v || *v < 1 || *v > static_cast<std::int64_t>(max_audit_page))
-            co_return error(status::bad_request, fmt::format("'limit' must be 1 to {}", max_audit_page));
-        limit = static_cast<std::size_t>(*v);
-    }
-    auto rows = co_await a_.store.read([&](storage& s) { return s.list_audit(before, limit); });
+    const auto before = query_int(*query, "before", 1, std::numeric_limits<std::int64_t>::max());
+    if (!before)
+        co_return error(status::bad_request, "'before' must be an audit entry id");
+    const auto limit_param = query_int(*query, "limit", 1, static_cast<std::int64_t>(max_audit_page));
+    if (!limit_param)
+        co_return error(status::bad_request, fmt::format("'limit' must be 1 to {}", max_audit_page));
+    const auto limit = static_cast<std::size_t>(limit_param->value_or(default_audit_page));
+    const std::optional<std::int64_t> before_id = *before;
+    auto rows = co_await a_.store.read([&](storage& s) { return s.list_audit(before_id, limit); });
     if (!rows)
         co_return error(status::service_unavailable, "storage unavailable");
     std::string body = R"({"entries":[)";
@@ -337,21 +333,14 @@ std::string command_json(const command_record& c, bool with_output)
 {
     std::string out = R"({"command_id":)";
     append_json_string(out, c.id);
-    out += R"(,"server_id":)";
-    append_json_string(out, c.server_id);
-    out += R"(,"kind":)";
-    append_json_string(out, c.kind);
-    out += R"(,"command":)";
-    append_json_string(out, c.command);
-    out += R"(,"issued_by":)";
-    append_json_string(out, c.issued_by);
-    out += R"(,"status":)";
-    append_json_string(out, c.status);
+    put_string_field(out, "server_id", c.server_id);
+    put_string_field(out, "kind", c.kind);
+    put_string_field(out, "command", c.command);
+    put_string_field(out, "issued_by", c.issued_by);
+    put_string_field(out, "status", c.status);
     put_optional_int(out, "exit_code", c.exit_code);
-    if (with_output) {
-        out += R"(,"output":)";
-        append_json_string(out, c.output);
-    }
+    if (with_output)
+        put_string_field(out, "output", c.output);
     out += c.truncated ? R"(,"truncated":true)" : R"(,"truncated":false)";
     put_optional_int(out, "duration_ms", c.duration_ms);
     put_optional_string(out, "error", c.error);

@@ -283,26 +283,23 @@ net::awaitable<http_response> request_context::metrics()
         co_return error(status::bad_request, "malformed query string");
     const auto now_s = now_unix_ms() / 1000;
     std::int64_t to = now_s, from = now_s - 3600;
-    std::size_t limit = max_samples_per_request;
-    if (auto it = query->find("to"); it != query->end()) {
-        auto v = parse_int(it->second);
-        if (!v || *v < 0 || *v > 253402300799)
-            co_return error(status::bad_request, "'to' must be a Unix time in seconds");
-        to = *v;
+    constexpr std::int64_t max_unix_s = 253402300799; // 9999-12-31T23:59:59Z
+    const auto to_param = query_int(*query, "to", 0, max_unix_s);
+    if (!to_param)
+        co_return error(status::bad_request, "'to' must be a Unix time in seconds");
+    const auto from_param = query_int(*query, "from", 0, max_unix_s);
+    if (!from_param)
+        co_return error(status::bad_request, "'from' must be a Unix time in seconds");
+    const auto limit_param = query_int(*query, "limit", 1, static_cast<std::int64_t>(max_samples_per_request));
+    if (!limit_param)
+        co_return error(status::bad_request, fmt::format("'limit' must be 1 to {}", max_samples_per_request));
+    if (*to_param) {
+        to = **to_param;
         from = to - 3600;
     }
-    if (auto it = query->find("from"); it != query->end()) {
-        auto v = parse_int(it->second);
-        if (!v || *v < 0 || *v > 253402300799)
-            co_return error(status::bad_request, "'from' must be a Unix time in seconds");
-        from = *v;
-    }
-    if (auto it = query->find("limit"); it != query->end()) {
-        auto v = parse_int(it->second);
-        if (!v || *v < 1 || *v > static_cast<std::int64_t>(max_samples_per_request))
-            co_return error(status::bad_request, fmt::format("'limit' must be 1 to {}", max_samples_per_request));
-        limit = static_cast<std::size_t>(*v);
-    }
+    if (*from_param)
+        from = **from_param;
+    const auto limit = static_cast<std::size_t>(limit_param->value_or(max_samples_per_request));
     if (from > to)
         co_return error(status::bad_request, "'from' is after 'to'");
     const std::string id = route_.server_id;

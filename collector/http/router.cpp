@@ -165,6 +165,18 @@ std::optional<std::int64_t> parse_int(std::string_view s)
     return v;
 }
 
+boost::system::result<std::optional<std::int64_t>>
+query_int(const std::map<std::string, std::string>& query, const std::string& name, std::int64_t lo, std::int64_t hi)
+{
+    auto it = query.find(name);
+    if (it == query.end())
+        return std::optional<std::int64_t>();
+    auto v = parse_int(it->second);
+    if (!v || *v < lo || *v > hi)
+        return boost::system::error_code(EINVAL, boost::system::generic_category());
+    return v;
+}
+
 boost::system::result<std::map<std::string, std::string>> parse_query(std::string_view target)
 {
     std::map<std::string, std::string> out;

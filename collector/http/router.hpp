@@ -56,4 +56,9 @@ boost::system::result<std::map<std::string, std::string>> parse_query(std::strin
 // A whole decimal integer ("-12"), or nothing (empty, trailing text, out of range).
 std::optional<std::int64_t> parse_int(std::string_view s);
 
+// Query parameter `name` (from parse_query) as an integer in [lo, hi]: nullopt when absent, an
+// error when it is not a whole number in that range (the caller words the 400).
+boost::system::result<std::optional<std::int64_t>>
+query_int(const std::map<std::string, std::string>& query, const std::string& name, std::int64_t lo, std::int64_t hi);
+
 } // namespace corvid::collector

@@ -449,6 +449,14 @@ private:
     void rollback_if_open();
     // Runs a statement that returns no rows; on success returns sqlite3_changes().
     template <class Bind> storage_result<int> run(stmt which, std::string_view what, Bind&& bind);
+    // Every row of a query, each made by read(sqlite3_stmt*); `reserve` bounds the first allocation.
+    template <class T, class Bind>
+    storage_result<std::vector<T>> query_rows(stmt which, std::string_view what, Bind&& bind,
+                                              T (*read)(sqlite3_stmt*), std::size_t reserve = 0);
+    // The first row of a query, or nothing.
+    template <class T, class Bind>
+    storage_result<std::optional<T>> query_one(stmt which, std::string_view what, Bind&& bind,
+                                               T (*read)(sqlite3_stmt*));
 
     sqlite3* db_;
     std::string path_;
@@ -642,6 +650,44 @@ template <class Bind> storage_result<int> sqlite_storage::run(stmt which, std::s
     return sqlite3_changes(db_);
 }
 
+template <class T, class Bind>
+storage_result<std::vector<T>> sqlite_storage::query_rows(stmt which, std::string_view what, Bind&& bind,
+                                                          T (*read)(sqlite3_stmt*), std::size_t reserve)
+{
+    auto s = prepared(which);
+    if (!s)
+        return s.error();
+    statement_use use(*s);
+    bind(use);
+    std::vector<T> out;
+    out.reserve(reserve);
+    for (;;) {
+        const int rc = use.step();
+        if (rc == SQLITE_DONE)
+            return out;
+        if (rc != SQLITE_ROW)
+            return fail(rc, what);
+        out.push_back(read(*s));
+    }
+}
+
+template <class T, class Bind>
+storage_result<std::optional<T>> sqlite_storage::query_one(stmt which, std::string_view what, Bind&& bind,
+                                                           T (*read)(sqlite3_stmt*))
+{
+    auto s = prepared(which);
+    if (!s)
+        return s.error();
+    statement_use use(*s);
+    bind(use);
+    const int rc = use.step();
+    if (rc == SQLITE_DONE)
+        return std::optional<T>();
+    if (rc != SQLITE_ROW)
+        return fail(rc, what);
+    return std::optional<T>(read(*s));
+}
+
 storage_result<void> sqlite_storage::add_user(const user_record& user)
 {
     auto r = run(stmt::add_user, "add user", [&](statement_use& u) {
@@ -709,49 +755,18 @@ storage_result<void> sqlite_storage::add_server(const server_record& server, std
 
 storage_result<std::vector<server_record>> sqlite_storage::list_servers()
 {
-    auto s = prepared(stmt::list_servers);
-    if (!s)
-        return s.error();
-    statement_use use(*s);
-    std::vector<server_record> out;
-    for (;;) {
-        const int rc = use.step();
-        if (rc == SQLITE_DONE)
-            return out;
-        if (rc != SQLITE_ROW)
-            return fail(rc, "list servers");
-        out.push_back(read_server(*s));
-    }
+    return query_rows(stmt::list_servers, "list servers", [](statement_use&) {}, &read_server);
 }
 
 storage_result<std::optional<server_record>> sqlite_storage::find_server(std::string_view id)
 {
-    auto s = prepared(stmt::find_server);
-    if (!s)
-        return s.error();
-    statement_use use(*s);
-    use.text(id);
-    const int rc = use.step();
-    if (rc == SQLITE_DONE)
-        return std::optional<server_record>();
-    if (rc != SQLITE_ROW)
-        return fail(rc, "find server");
-    return std::optional<server_record>(read_server(*s));
+    return query_one(stmt::find_server, "find server", [&](statement_use& u) { u.text(id); }, &read_server);
 }
 
 storage_result<std::optional<server_record>> sqlite_storage::find_server_by_key_hash(std::string_view api_key_hash)
 {
-    auto s = prepared(stmt::find_server_by_key);
-    if (!s)
-        return s.error();
-    statement_use use(*s);
-    use.text(api_key_hash);
-    const int rc = use.step();
-    if (rc == SQLITE_DONE)
-        return std::optional<server_record>();
-    if (rc != SQLITE_ROW)
-        return fail(rc, "find server by key");
-    return std::optional<server_record>(read_server(*s));
+    return query_one(stmt::find_server_by_key, "find server by key", [&](statement_use& u) { u.text(api_key_hash); },
+                     &read_server);
 }
 
 storage_result<bool> sqlite_storage::replace_api_key_hash(std::string_view id, std::string_view api_key_hash)
@@ -824,38 +839,21 @@ storage_result<std::vector<sample_row>> sqlite_storage::samples_between(std::str
                                                                         std::int64_t from_ms, std::int64_t to_ms,
                                                                         std::size_t limit)
 {
-    std::vector<sample_row> out;
     if (limit == 0 || to_ms < from_ms)
-        return out;
-    auto s = prepared(stmt::samples_between);
-    if (!s)
-        return s.error();
-    statement_use use(*s);
-    use.text(server_id).integer(from_ms).integer(to_ms).integer(clamp_to_int64(limit));
-    out.reserve(limit < 1024 ? limit : 1024); // the limit may be generous; grow as rows arrive
-    for (;;) {
-        const int rc = use.step();
-        if (rc == SQLITE_DONE)
-            return out;
-        if (rc != SQLITE_ROW)
-            return fail(rc, "read samples");
-        out.push_back(read_sample(*s));
-    }
+        return std::vector<sample_row>();
+    // The limit may be generous: reserve for at most 1024 rows, grow as rows arrive.
+    return query_rows(
+        stmt::samples_between, "read samples",
+        [&](statement_use& u) {
+            u.text(server_id).integer(from_ms).integer(to_ms).integer(clamp_to_int64(limit));
+        },
+        &read_sample, limit < 1024 ? limit : 1024);
 }
 
 storage_result<std::optional<sample_row>> sqlite_storage::latest_sample(std::string_view server_id)
 {
-    auto s = prepared(stmt::latest_sample);
-    if (!s)
-        return s.error();
-    statement_use use(*s);
-    use.text(server_id);
-    const int rc = use.step();
-    if (rc == SQLITE_DONE)
-        return std::optional<sample_row>();
-    if (rc != SQLITE_ROW)
-        return fail(rc, "read latest sample");
-    return std::optional<sample_row>(read_sample(*s));
+    return query_one(stmt::latest_sample, "read latest sample", [&](statement_use& u) { u.text(server_id); },
+                     &read_sample);
 }
 
 storage_result<std::size_t> sqlite_storage::delete_samples_before(std::int64_t cutoff_ms, std::size_t max_rows)
@@ -965,36 +963,15 @@ storage_result<bool> sqlite_storage::finish_command(const command_record& c, con
 
 storage_result<std::optional<command_record>> sqlite_storage::find_command(std::string_view id)
 {
-    auto s = prepared(stmt::find_command);
-    if (!s)
-        return s.error();
-    statement_use use(*s);
-    use.text(id);
-    const int rc = use.step();
-    if (rc == SQLITE_DONE)
-        return std::optional<command_record>();
-    if (rc != SQLITE_ROW)
-        return fail(rc, "find command");
-    return std::optional<command_record>(read_command(*s));
+    return query_one(stmt::find_command, "find command", [&](statement_use& u) { u.text(id); }, &read_command);
 }
 
 storage_result<std::vector<command_record>> sqlite_storage::list_commands(std::string_view server_id,
                                                                           std::size_t limit)
 {
-    auto s = prepared(stmt::list_commands);
-    if (!s)
-        return s.error();
-    statement_use use(*s);
-    use.text(server_id).integer(clamp_to_int64(limit));
-    std::vector<command_record> out;
-    for (;;) {
-        const int rc = use.step();
-        if (rc == SQLITE_DONE)
-            return out;
-        if (rc != SQLITE_ROW)
-            return fail(rc, "list commands");
-        out.push_back(read_command(*s));
-    }
+    return query_rows(
+        stmt::list_commands, "list commands",
+        [&](statement_use& u) { u.text(server_id).integer(clamp_to_int64(limit)); }, &read_command);
 }
 
 storage_result<std::size_t> sqlite_storage::mark_unfinished_commands_lost(std::int64_t now_ms)
@@ -1013,20 +990,12 @@ storage_result<std::size_t> sqlite_storage::mark_unfinished_commands_lost(std::i
 storage_result<std::vector<audit_record>> sqlite_storage::list_audit(std::optional<std::int64_t> before_id,
                                                                      std::size_t limit)
 {
-    auto s = prepared(stmt::list_audit);
-    if (!s)
-        return s.error();
-    statement_use use(*s);
-    use.integer(before_id.value_or(std::numeric_limits<std::int64_t>::max())).integer(clamp_to_int64(limit));
-    std::vector<audit_record> out;
-    for (;;) {
-        const int rc = use.step();
-        if (rc == SQLITE_DONE)
-            return out;
-        if (rc != SQLITE_ROW)
-            return fail(rc, "list audit");
-        out.push_back(read_audit(*s));
-    }
+    return query_rows(
+        stmt::list_audit, "list audit",
+        [&](statement_use& u) {
+            u.integer(before_id.value_or(std::numeric_limits<std::int64_t>::max())).integer(clamp_to_int64(limit));
+        },
+        &read_audit);
 }
 
 storage_result<std::size_t> sqlite_storage::delete_commands_before(std::int64_t cutoff_ms, std::size_t max_rows)
