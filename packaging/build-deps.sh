@@ -17,6 +17,8 @@ packages=(
   dpkg-dev lintian
   # docker tests (tests/docker): podman's Docker-compatible API service, a busybox image without a registry
   podman runc busybox-static
+  # log tests (tests/logs): systemd-journal-remote writes real journal files for sd-journal to read
+  systemd-journal-remote
   # fuzz targets (fuzz/, scripts/fuzz-smoke): clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
 )

@@ -156,6 +156,35 @@ struct docker_response {
     bool operator==(const docker_response&) const = default;
 };
 
+// ---- logs and gaps (PROTOCOL.md, section 11) -------------------------------------------------
+
+// One log line as the agent ships it and the collector stores and forwards it.
+struct log_entry {
+    std::int64_t timestamp_ms = 0;
+    std::string level;   // DEBUG, INFO, NOTICE, WARN, ERROR, CRIT
+    std::string source;  // the file's path, or "journal:<unit>"
+    std::string message; // at most max_log_message_bytes; `truncated` when the agent cut it
+    bool truncated = false;
+    bool operator==(const log_entry&) const = default;
+};
+
+// agent -> collector: {"type":"log","seq":N,"entries":[…]}, acked as {"type":"ack","stream":"logs"}.
+struct log_batch {
+    std::uint64_t seq = 0; // the logs stream's own seq (independent of metrics)
+    std::vector<log_entry> entries;
+    bool operator==(const log_batch&) const = default;
+};
+
+// agent -> collector: records of `stream` the agent's spool dropped (full, or too old) before the
+// collector acknowledged them. Times are absent when the agent no longer knows them.
+struct gap {
+    std::string stream = "metrics"; // "metrics" or "logs"
+    std::uint64_t first_seq = 0, last_seq = 0, count = 0;
+    std::optional<std::int64_t> from_ms, to_ms;
+    std::string reason; // "spool_full", "spool_age", "unknown"
+    bool operator==(const gap&) const = default;
+};
+
 // ---- either direction ----------------------------------------------------------------------
 
 struct ping {
