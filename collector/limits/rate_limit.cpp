@@ -5,38 +5,6 @@
 
 namespace corvid::collector {
 
-token_bucket::token_bucket(double rate_per_s, double burst, limit_clock::time_point now)
-    : rate_per_s_(rate_per_s), burst_(burst), tokens_(burst), last_(now)
-{
-}
-
-void token_bucket::refill(limit_clock::time_point now)
-{
-    if (now <= last_)
-        return;
-    const double elapsed = std::chrono::duration<double>(now - last_).count();
-    tokens_ = std::min(burst_, tokens_ + elapsed * rate_per_s_);
-    last_ = now;
-}
-
-bool token_bucket::try_take(limit_clock::time_point now)
-{
-    refill(now);
-    if (tokens_ < 1.0)
-        return false;
-    tokens_ -= 1.0;
-    return true;
-}
-
-std::uint32_t token_bucket::retry_after_s(limit_clock::time_point now)
-{
-    refill(now);
-    if (tokens_ >= 1.0)
-        return 1;
-    const double wait = std::ceil((1.0 - tokens_) / rate_per_s_);
-    return static_cast<std::uint32_t>(std::max(1.0, wait));
-}
-
 message_rate_limiter::message_rate_limiter(const message_rate_policy& policy, limit_clock::time_point now)
     : policy_(policy), bucket_(policy.rate_per_s, policy.burst, now)
 {

@@ -10,25 +10,12 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/token_bucket.hpp"
+
 namespace corvid::collector {
 
-using limit_clock = std::chrono::steady_clock;
-
-// A token bucket: `burst` tokens when full, refilled at `rate_per_s`; one message costs one token.
-class token_bucket {
-public:
-    token_bucket(double rate_per_s, double burst, limit_clock::time_point now);
-    // Takes a token if there is one.
-    bool try_take(limit_clock::time_point now);
-    // Whole seconds until a token is available: at least 1 (a "retry_after" of 0 would invite a spin).
-    std::uint32_t retry_after_s(limit_clock::time_point now);
-
-private:
-    void refill(limit_clock::time_point now);
-
-    double rate_per_s_, burst_, tokens_;
-    limit_clock::time_point last_;
-};
+using corvid::limit_clock;
+using corvid::token_bucket;
 
 struct message_rate_policy {
     double rate_per_s;
@@ -38,11 +25,11 @@ struct message_rate_policy {
     std::chrono::milliseconds close_after;
 };
 
-// Agents: 50 messages/s sustained, bursts of 1000. A reconnecting agent replays its whole outbox
-// (up to 720 samples, an hour at 5 s) at once and the burst has to cover that; a healthy agent
-// sends about one frame per interval. Over the limit the connection is closed at once: the agent's
-// acks are cumulative, so dropping one sample and acking a later one would lose it for good, while
-// a closed connection makes the agent resend everything unacknowledged.
+// Agents: 50 messages/s sustained, bursts of 1000. Agents pace themselves below it (45/s, bursts of
+// 200, agent/uplink.hpp), backlog replay included; a healthy agent sends about one frame per
+// interval and stream. Over the limit the connection is closed at once: acks are cumulative, so
+// dropping one message and acking a later one would lose it for good, while a closed connection
+// makes the agent resend everything unacknowledged.
 inline constexpr message_rate_policy agent_message_rate{50, 1000, std::chrono::milliseconds(0)};
 // Frontends send a subscribe now and then and a ping per idle period: 20/s with bursts of 50 is
 // far above any UI. Over the limit the message is dropped; 5 s of continuous violation closes.
