@@ -9,6 +9,7 @@
 #include "collector/config.hpp"
 #include "collector/live/agent_registry.hpp"
 #include "collector/live/hub.hpp"
+#include "collector/live/log_hub.hpp"
 #include "collector/storage/store.hpp"
 #include "common/signing.hpp"
 
@@ -27,6 +28,7 @@ struct app {
     signing_key_pair command_keys; // Ed25519, from <data_dir>/command_signing.key
     // The same sliding window as logins, counting each operator's dispatched commands.
     login_limiter command_rate{login_limiter::options{.max_failures = 30, .window = std::chrono::seconds(60)}};
+    log_hub logs{}; // live log entries for logs sockets
 };
 
 } // namespace corvid::collector

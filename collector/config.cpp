@@ -167,6 +167,10 @@ std::optional<config_error> apply_collector_toml(collector_config& cfg, std::str
             e = r.string(v, key, next.sqlite_synchronous, check_synchronous);
         else if (key == "retention_days")
             e = r.integer(v, key, next.retention_days, 1, 3650);
+        else if (key == "log_retention_days")
+            e = r.integer(v, key, next.log_retention_days, 1, 3650);
+        else if (key == "log_max_mb")
+            e = r.integer(v, key, next.log_max_mb, 1, 1048576);
         else if (key == "max_body_bytes")
             e = r.integer(v, key, next.max_body_bytes, 1024, 16777216);
         else if (key == "write_queue_samples")

@@ -19,6 +19,9 @@ struct collector_config {
     std::int64_t token_ttl_s = 3600;          // lifetime of an operator's JWT
     std::string sqlite_synchronous = "normal"; // "normal" or "full": see README, Durability
     std::int64_t retention_days = 30;          // raw samples older than this are deleted
+    std::int64_t log_retention_days = 7;       // log entries older than this are deleted
+    std::int64_t log_max_mb = 1024;            // estimated disk use of log entries (index included)
+                                               // beyond which the oldest are deleted
     std::size_t max_body_bytes = 64 * 1024;    // REST request bodies
     std::size_t write_queue_samples = 10000;   // bound of the storage write queue
     std::size_t max_connections_per_address = 256; // concurrent, per source IP; more are closed at accept

@@ -139,6 +139,7 @@ int serve(const collector_config& cfg)
     }
     server.start();
     net::co_spawn(io, retention_loop(a), net::detached);
+    net::co_spawn(io, log_retention_loop(a), net::detached);
     net::co_spawn(io, watchdog_loop(), net::detached);
     net::signal_set hup(io, SIGHUP);
     net::co_spawn(io, reload_on_sighup(hup, server, cfg), net::detached);

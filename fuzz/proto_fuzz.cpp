@@ -1,7 +1,7 @@
-// Fuzz target: the wire protocol decoders (proto/codec.hpp) for all three receivers and the stored
-// sample. Invariant: whatever a decoder accepts, the encoder writes back as JSON that the same
-// decoder reads to an equal value (decode . encode . decode == decode), and every error has a
-// message naming what was wrong.
+// Fuzz target: the wire protocol decoders (proto/codec.hpp) for every receiver (agent, collector,
+// the metrics and the logs socket) and the stored sample. Invariant: whatever a decoder accepts,
+// the encoder writes back as JSON that the same decoder reads to an equal value
+// (decode . encode . decode == decode), and every error has a message naming what was wrong.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -40,6 +40,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     round_trip<proto::from_agent>(text, [](std::string_view t) { return proto::decode_from_agent(t); });
     round_trip<proto::from_collector>(text, [](std::string_view t) { return proto::decode_from_collector(t); });
     round_trip<proto::from_frontend>(text, [](std::string_view t) { return proto::decode_from_frontend(t); });
+    round_trip<proto::from_log_frontend>(text,
+                                         [](std::string_view t) { return proto::decode_from_log_frontend(t); });
+
+    // What the collector forwards of an accepted log batch must stay valid for frontends and REST.
+    if (auto m = proto::decode_from_agent(text); m && std::holds_alternative<proto::log_batch>(*m))
+        for (const auto& e : std::get<proto::log_batch>(*m).entries)
+            FUZZ_CHECK(!proto::encode_frontend_log(e).empty());
 
     if (auto s = proto::decode_sample_data(text)) {
         const std::string again = proto::encode_sample_data(*s);

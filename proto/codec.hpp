@@ -40,6 +40,11 @@ inline constexpr std::size_t max_frame_bytes = 1 << 20;
 inline constexpr std::size_t max_command_bytes = 16 * 1024;
 inline constexpr std::size_t max_output_chunk_bytes = 64 * 1024;
 inline constexpr std::uint32_t max_command_timeout_s = 86400;
+// Logs (PROTOCOL.md, section 11): one entry's message (bytes after unescaping; agents cut longer
+// lines and set `truncated`), entries per `log` message, and the history a logs subscriber may ask for.
+inline constexpr std::size_t max_log_message_bytes = 64 * 1024;
+inline constexpr std::size_t max_log_entries = 1000;
+inline constexpr std::int64_t max_log_history = 1000;
 
 // The container actions of docker_command, and what a container_id may look like: 1-128
 // characters of [A-Za-z0-9_.-], not "." or "..", so it can never change an Engine API path.
@@ -50,6 +55,8 @@ bool is_container_ref(std::string_view id);
 decode_result<from_agent> decode_from_agent(std::string_view json);
 decode_result<from_collector> decode_from_collector(std::string_view json);
 decode_result<from_frontend> decode_from_frontend(std::string_view json);
+// The logs socket (/api/v1/ws/logs/{id}): its subscribe has other fields than the metrics one.
+decode_result<from_log_frontend> decode_from_log_frontend(std::string_view json);
 // The "data" object of a sample on its own, as the collector stores it.
 decode_result<sample_data> decode_sample_data(std::string_view json);
 
@@ -62,6 +69,15 @@ using field_mask = std::uint32_t;
 inline constexpr field_mask all_fields = (1u << static_cast<unsigned>(sample_field::count_)) - 1;
 constexpr field_mask mask_of(sample_field f) { return 1u << static_cast<unsigned>(f); }
 std::optional<sample_field> sample_field_from_name(std::string_view name);
+
+// ---- log levels ------------------------------------------------------------------------------
+
+// Ordered: a subscriber's minimum level admits its own level and every one after it.
+enum class log_level : std::uint8_t { debug, info, notice, warn, error, crit };
+inline constexpr std::string_view log_level_names[] = {"DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRIT"};
+// Exactly the wire's upper-case names.
+std::optional<log_level> log_level_from_name(std::string_view name);
+std::string_view log_level_name(log_level level);
 
 // ---- encoders --------------------------------------------------------------------------------
 
@@ -79,6 +95,9 @@ std::string encode(const docker_command&);
 std::string encode(const command_output&);
 std::string encode(const command_response&);
 std::string encode(const docker_response&);
+std::string encode(const log_batch&);
+std::string encode(const gap&);
+std::string encode(const log_subscribe&);
 
 // {"timestamp":…, …fields in mask…}; "timestamp" is always present.
 std::string encode_sample_data(const sample_data&, field_mask mask = all_fields);
@@ -88,5 +107,13 @@ std::string encode_frontend_metrics(std::string_view server_id, const sample_dat
 std::string encode_history(const std::vector<sample_data>&, field_mask mask = all_fields);
 // collector -> frontend: {"type":"status","data":{"online":…,"last_seen":"…"|null}}
 std::string encode_status(bool online, std::optional<std::int64_t> last_seen_ms);
+// One log entry as an object: {"timestamp":…,"level":…,"source":…,"message":…[,"truncated":true]}
+// (the logs socket's "data" and the REST API's entries).
+std::string encode_log_entry(const log_entry&);
+void append_log_entry(std::string& out, const log_entry&);
+// collector -> frontend: {"type":"log","data":{…}}
+std::string encode_frontend_log(const log_entry&);
+// collector -> frontend: {"type":"dropped","count":N}, N live entries left out for a slow reader
+std::string encode_dropped(std::uint64_t count);
 
 } // namespace corvid::proto

@@ -16,6 +16,7 @@
 
 #include "common/time_format.hpp"
 #include "proto/decode_commands.hpp"
+#include "proto/decode_logs.hpp"
 #include "proto/json_reader.hpp"
 
 namespace corvid::proto {
@@ -173,7 +174,7 @@ static_assert(std::size(metrics_keys) == std::size(sample_keys) + metrics_own_ke
 
 enum class msg_type {
     auth, auth_success, metrics, ack, ping, pong, error, subscribe, history, status,
-    command, docker_command, command_output, command_response, docker_response
+    command, docker_command, command_output, command_response, docker_response, log, gap, dropped
 };
 
 constexpr std::pair<std::string_view, msg_type> v1_types[] = {
@@ -186,6 +187,9 @@ constexpr std::pair<std::string_view, msg_type> v1_types[] = {
     {"command_output", msg_type::command_output},
     {"command_response", msg_type::command_response},
     {"docker_response", msg_type::docker_response},
+    {"log", msg_type::log},
+    {"gap", msg_type::gap},
+    {"dropped", msg_type::dropped},
 };
 
 decode_error make_error(decode_errc code, std::string message) { return {code, std::move(message)}; }
@@ -488,6 +492,8 @@ decode_result<from_agent> decode_from_agent(std::string_view json)
         case msg_type::command_output: return read_into(d, root, out, &read_command_output);
         case msg_type::command_response: return read_into(d, root, out, &read_command_response);
         case msg_type::docker_response: return read_into(d, root, out, &read_docker_response);
+        case msg_type::log: return read_into(d, root, out, &read_log_batch);
+        case msg_type::gap: return read_into(d, root, out, &read_gap);
         default: return true;
         }
     });
@@ -517,6 +523,20 @@ decode_result<from_frontend> decode_from_frontend(std::string_view json)
             switch (t) {
             case msg_type::auth: return read_into(d, root, out, &read_frontend_auth);
             case msg_type::subscribe: return read_into(d, root, out, &read_subscribe);
+            case msg_type::ping: return read_empty<ping>(d, root, out, "ping");
+            case msg_type::pong: return read_into(d, root, out, &read_pong);
+            default: return true;
+            }
+        });
+}
+
+decode_result<from_log_frontend> decode_from_log_frontend(std::string_view json)
+{
+    return decode_frame<from_log_frontend>(
+        json, [](decoder& d, msg_type t, od::object root, std::optional<from_log_frontend>& out) {
+            switch (t) {
+            case msg_type::auth: return read_into(d, root, out, &read_frontend_auth);
+            case msg_type::subscribe: return read_into(d, root, out, &read_log_subscribe);
             case msg_type::ping: return read_empty<ping>(d, root, out, "ping");
             case msg_type::pong: return read_into(d, root, out, &read_pong);
             default: return true;

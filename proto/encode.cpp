@@ -432,6 +432,96 @@ std::string encode(const docker_response& m)
     return out;
 }
 
+// ---- logs and gaps ---------------------------------------------------------------------------
+
+void append_log_entry(std::string& out, const log_entry& e)
+{
+    out.append(R"({"timestamp":)");
+    put_time(out, e.timestamp_ms);
+    out.append(R"(,"level":)");
+    put_string(out, e.level);
+    out.append(R"(,"source":)");
+    put_string(out, e.source);
+    out.append(R"(,"message":)");
+    put_string(out, e.message);
+    if (e.truncated) // written only when set: most lines are whole
+        out.append(R"(,"truncated":true)");
+    out.push_back('}');
+}
+
+std::string encode_log_entry(const log_entry& e)
+{
+    std::string out;
+    out.reserve(e.message.size() + e.source.size() + 96);
+    append_log_entry(out, e);
+    return out;
+}
+
+std::string encode(const log_batch& m)
+{
+    std::size_t hint = 64;
+    for (const auto& e : m.entries)
+        hint += e.message.size() + e.source.size() + 96;
+    std::string out;
+    out.reserve(hint);
+    out.append(R"({"type":"log","seq":)");
+    put_uint(out, m.seq);
+    out.append(R"(,"entries":)");
+    put_array(out, m.entries, append_log_entry);
+    out.push_back('}');
+    return out;
+}
+
+std::string encode(const gap& m)
+{
+    std::string out = R"({"type":"gap","stream":)";
+    put_string(out, m.stream);
+    out.append(R"(,"first_seq":)");
+    put_uint(out, m.first_seq);
+    out.append(R"(,"last_seq":)");
+    put_uint(out, m.last_seq);
+    out.append(R"(,"count":)");
+    put_uint(out, m.count);
+    if (m.from_ms) {
+        out.append(R"(,"from":)");
+        put_time(out, *m.from_ms);
+    }
+    if (m.to_ms) {
+        out.append(R"(,"to":)");
+        put_time(out, *m.to_ms);
+    }
+    out.append(R"(,"reason":)");
+    put_string(out, m.reason);
+    out.push_back('}');
+    return out;
+}
+
+std::string encode(const log_subscribe& m)
+{
+    std::string out = R"({"type":"subscribe")";
+    put_optional_string(out, "level", m.level);
+    put_optional_string(out, "search", m.search);
+    put_optional_string(out, "source", m.source);
+    if (m.history) {
+        out.append(R"(,"history":)");
+        put_int(out, *m.history);
+    }
+    out.push_back('}');
+    return out;
+}
+
+std::string encode_frontend_log(const log_entry& e)
+{
+    std::string out;
+    out.reserve(e.message.size() + e.source.size() + 128);
+    out.append(R"({"type":"log","data":)");
+    append_log_entry(out, e);
+    out.push_back('}');
+    return out;
+}
+
+std::string encode_dropped(std::uint64_t count) { return fmt::format(R"({{"type":"dropped","count":{}}})", count); }
+
 std::string encode_sample_data(const sample_data& s, field_mask mask)
 {
     std::string out;

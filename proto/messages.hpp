@@ -217,11 +217,22 @@ struct subscribe {
     bool operator==(const subscribe&) const = default;
 };
 
+// The logs socket's subscribe (PROTOCOL.md, section 11.3). Every field optional; absent means no
+// restriction. Values are checked by the collector (invalid_subscription), sizes by the codec.
+struct log_subscribe {
+    std::optional<std::string> level;   // minimum level: DEBUG, INFO, NOTICE, WARN, ERROR, CRIT
+    std::optional<std::string> search;  // substring, or a query (section 11.4)
+    std::optional<std::string> source;  // exact source
+    std::optional<std::int64_t> history; // send the last N matching stored entries first: 0-1000
+    bool operator==(const log_subscribe&) const = default;
+};
+
 // What each side may receive. A decoder rejects a valid message of a type the receiver does not
 // expect (an agent sending "auth_success") as invalid_message, naming the type.
-using from_agent =
-    std::variant<auth_request, metrics, ping, pong, error, command_output, command_response, docker_response>;
+using from_agent = std::variant<auth_request, metrics, ping, pong, error, command_output, command_response,
+                                docker_response, log_batch, gap>;
 using from_collector = std::variant<auth_success, ack, ping, pong, error, command, docker_command>;
-using from_frontend = std::variant<frontend_auth, subscribe, ping, pong>;
+using from_frontend = std::variant<frontend_auth, subscribe, ping, pong>;       // the metrics socket
+using from_log_frontend = std::variant<frontend_auth, log_subscribe, ping, pong>; // the logs socket
 
 } // namespace corvid::proto

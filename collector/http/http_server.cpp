@@ -17,6 +17,7 @@
 #include "collector/sessions/agent_session.hpp"
 #include "collector/sessions/command_session.hpp"
 #include "collector/sessions/frontend_session.hpp"
+#include "collector/sessions/log_session.hpp"
 #include "common/deadline.hpp"
 #include "common/log.hpp"
 #include "common/ws_accept.hpp"
@@ -301,9 +302,11 @@ net::awaitable<void> http_server::serve_http(Stream& stream, const std::string& 
             } else if (route.id == route_id::agent_ws) {
                 auto session = std::make_shared<agent_session>(app_, std::move(*conn));
                 co_await session->run();
+            } else if (route.id == route_id::logs_ws) {
+                auto session = std::make_shared<log_session>(app_, std::move(*conn), route.server_id);
+                co_await session->run();
             } else {
-                auto topic = route.id == route_id::metrics_ws ? frontend_topic::metrics : frontend_topic::logs;
-                auto session = std::make_shared<frontend_session>(app_, std::move(*conn), route.server_id, topic);
+                auto session = std::make_shared<frontend_session>(app_, std::move(*conn), route.server_id);
                 co_await session->run();
             }
             co_return;

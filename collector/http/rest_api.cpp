@@ -10,6 +10,7 @@
 #include "collector/auth/password.hpp"
 #include "collector/http/command_api.hpp"
 #include "collector/http/json_body.hpp"
+#include "collector/http/log_api.hpp"
 #include "collector/names.hpp"
 #include "collector/operator_auth.hpp"
 #include "common/json_text.hpp"
@@ -132,6 +133,8 @@ net::awaitable<http_response> request_context::dispatch()
     http_response res;
     if (command_route)
         res = co_await handle_command_route(a_, req_, route_, peer_, *who);
+    else if (is_log_route(route_.id))
+        res = co_await handle_log_route(a_, req_, route_, *who);
     else if (route_.id == route_id::servers && reading)
         res = co_await list_servers();
     else if (route_.id == route_id::servers)
@@ -247,6 +250,7 @@ net::awaitable<http_response> request_context::delete_server(const principal& wh
     // Close live sockets first, so no new sample of this server is queued after the delete.
     a_.agents.close(route_.server_id, "server deleted");
     a_.hub.forget_server(route_.server_id);
+    a_.logs.forget_server(route_.server_id);
     auto deleted = co_await a_.store.write([&](storage& s) { return s.delete_server(route_.server_id); });
     if (!deleted)
         co_return error(status::service_unavailable, "storage unavailable");

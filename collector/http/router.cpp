@@ -106,6 +106,10 @@ route_match match_route(std::string_view target)
         return with_id(route_id::server_api_key, p[3]);
     if (n == 5 && p[2] == "servers" && p[4] == "metrics")
         return with_id(route_id::server_metrics, p[3]);
+    if (n == 5 && p[2] == "servers" && p[4] == "logs")
+        return with_id(route_id::server_logs, p[3]);
+    if (n == 5 && p[2] == "servers" && p[4] == "gaps")
+        return with_id(route_id::server_gaps, p[3]);
     if (n == 5 && p[2] == "ws" && p[3] == "metrics")
         return with_id(route_id::metrics_ws, p[4]);
     if (n == 5 && p[2] == "ws" && p[3] == "logs")
@@ -145,6 +149,8 @@ std::string_view allowed_methods(route_id id)
     case route_id::collector_info:
     case route_id::audit:
     case route_id::server_metrics:
+    case route_id::server_logs:
+    case route_id::server_gaps:
     case route_id::health:
     case route_id::agent_ws:
     case route_id::metrics_ws:

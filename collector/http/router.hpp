@@ -17,6 +17,8 @@ enum class route_id {
     server,          // GET, DELETE /api/v1/servers/{id}
     server_api_key,  // POST   /api/v1/servers/{id}/api-key
     server_metrics,  // GET    /api/v1/servers/{id}/metrics
+    server_logs,     // GET    /api/v1/servers/{id}/logs
+    server_gaps,     // GET    /api/v1/servers/{id}/gaps
     health,          // GET    /api/v1/health
     agent_ws,        // GET (upgrade) /api/v1/agents/ws
     metrics_ws,      // GET (upgrade) /api/v1/ws/metrics/{id}, /ws/metrics/{id}

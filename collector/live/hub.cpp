@@ -42,11 +42,12 @@ template <class F> void hub::for_each(const std::string& server_id, F f)
 void hub::publish_sample(const std::string& server_id, const live_sample_ptr& sample)
 {
     auto& t = topics_[server_id];
-    // A replayed older sample is history, not the latest value.
-    if (!t.latest || t.latest->timestamp_ms() <= sample->timestamp_ms())
-        t.latest = sample;
-    else
+    // Only a sample newer than every one published before is live. After a reconnect the agent
+    // sends its live samples first and then replays its backlog (older timestamps): those are
+    // stored, and are history for frontends (REST, subscribe's history_s), not live updates.
+    if (t.latest && sample->timestamp_ms() <= t.latest->timestamp_ms())
         return;
+    t.latest = sample;
     for_each(server_id, [&](live_subscriber& s) { s.deliver_sample(sample); });
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // Fan-out of live data to frontend sockets, per server. The hub holds subscribers by weak
-// reference (a session that ends simply disappears), remembers each server's latest committed
-// sample for the snapshot a new subscriber gets, and counts frontends for /health.
+// reference (a session that ends simply disappears), remembers each server's newest published
+// sample (the snapshot a new subscriber gets, and the bar a sample must pass to be published: one
+// not newer than it is a replay, stored but not live), and counts frontends for /health.
 // A subscriber must never block the hub: deliver() only queues (see frontend_session).
 // io thread only.
 #include <map>
@@ -27,6 +28,7 @@ public:
     void join(const std::string& server_id, std::weak_ptr<live_subscriber> s);
     void leave(const std::string& server_id, const live_subscriber* s);
 
+    // Publishes `sample` if it is newer than the newest published for that server; else ignores it.
     void publish_sample(const std::string& server_id, const live_sample_ptr& sample);
     void publish_status(const std::string& server_id, bool online, std::optional<std::int64_t> last_seen_ms);
     live_sample_ptr latest(const std::string& server_id) const;

@@ -132,7 +132,7 @@ net::awaitable<bool> agent_session::authenticate()
         co_return false;
     }
     server_id_ = server->id;
-    // Three intervals and a little slack (PROTOCOL.md 3.7); agents that do not say their interval
+    // Three intervals and a little slack (PROTOCOL.md 3.9); agents that do not say their interval
     // are left to the WebSocket idle timeout.
     if (auth->interval_s)
         silence_limit_ = std::chrono::seconds(3 * *auth->interval_s + 2);
@@ -218,6 +218,10 @@ net::awaitable<void> agent_session::read_loop()
         }
         if (auto* m = std::get_if<proto::metrics>(&*msg)) {
             co_await on_metrics(*m); // by reference: no temporary in the co_await (README, GCC 12)
+        } else if (auto* batch = std::get_if<proto::log_batch>(&*msg)) {
+            co_await on_logs(*batch);
+        } else if (auto* g = std::get_if<proto::gap>(&*msg)) {
+            co_await on_gap(*g);
         } else if (std::holds_alternative<proto::ping>(*msg)) {
             send(proto::encode(proto::pong{now_unix_ms()}));
         } else if (std::holds_alternative<proto::auth_request>(*msg)) {
@@ -261,6 +265,70 @@ net::awaitable<void> agent_session::on_metrics(proto::metrics& m)
         if (self)
             self->send(proto::encode(proto::ack{seq, "metrics"}));
     });
+}
+
+net::awaitable<void> agent_session::on_logs(proto::log_batch& batch)
+{
+    std::vector<log_record> rows;
+    rows.reserve(batch.entries.size());
+    for (const auto& e : batch.entries) {
+        log_record r;
+        r.timestamp_ms = e.timestamp_ms;
+        r.level = static_cast<int>(proto::log_level_from_name(e.level).value_or(proto::log_level::info));
+        r.source = e.source;
+        r.message = e.message;
+        r.truncated = e.truncated;
+        rows.push_back(std::move(r));
+    }
+    // As for samples: while the write queue is full this session reads nothing more, so the agent
+    // is slowed by TCP, and nothing is dropped.
+    co_await app_.store.wait_for_write_space();
+    app_.store.submit_logs(
+        server_id_, batch.seq, std::move(rows),
+        [weak = weak_from_this(), &a = app_, id = server_id_, seq = batch.seq,
+         entries = std::move(batch.entries)](storage_result<log_insert> stored) mutable {
+            auto self = weak.lock();
+            if (!stored) {
+                // Not acked: the agent keeps the batch and sends it again after reconnecting.
+                if (self)
+                    self->request_close(close_code::internal_error, "storage failure");
+                return;
+            }
+            // A batch stored before (resent after a lost ack) was published the first time.
+            if (stored->fresh && a.logs.has_subscribers(id)) {
+                std::vector<live_log_ptr> live;
+                live.reserve(entries.size());
+                for (std::size_t i = 0; i < entries.size() && i < stored->ids.size(); ++i)
+                    live.push_back(std::make_shared<const live_log>(stored->ids[i], std::move(entries[i])));
+                a.logs.publish(id, live);
+            }
+            if (self)
+                self->send(proto::encode(proto::ack{seq, "logs"}));
+        });
+}
+
+net::awaitable<void> agent_session::on_gap(const proto::gap& g)
+{
+    log::warn("agent {} reports a gap in its {}: seq {} to {}, {} records lost ({}){}", server_id_, g.stream,
+              g.first_seq, g.last_seq, g.count, g.reason,
+              g.from_ms && g.to_ms
+                  ? fmt::format(", from {} to {}", format_iso8601_ms(*g.from_ms), format_iso8601_ms(*g.to_ms))
+                  : std::string());
+    gap_record rec;
+    rec.server_id = server_id_;
+    rec.stream = g.stream;
+    rec.first_seq = g.first_seq;
+    rec.last_seq = g.last_seq;
+    rec.count = g.count;
+    rec.from_ms = g.from_ms;
+    rec.to_ms = g.to_ms;
+    rec.reason = g.reason;
+    rec.reported_at_ms = now_unix_ms();
+    // Awaited, in order with the queued writes: gaps are rare, and waiting here bounds how many a
+    // misbehaving agent can have in flight (one).
+    auto stored = co_await app_.store.write([&](storage& s) { return s.insert_gap(rec); });
+    if (!stored)
+        log::error("storing a gap of server {} failed: {}", server_id_, stored.error().message());
 }
 
 void agent_session::on_command_message(proto::from_agent& msg)

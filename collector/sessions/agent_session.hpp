@@ -1,8 +1,9 @@
 #pragma once
 // One agent's WebSocket session on the collector: authenticate by API key (first frame, 10 s),
-// then store each metrics frame and ack it once committed, answer pings, and keep the server's
-// online status. Frames are read one at a time; while the storage queue is full the session stops
-// reading, so back-pressure reaches the agent through TCP instead of samples being dropped.
+// then store each metrics frame and each log batch and ack it (per stream) once committed, record
+// gaps the agent reports, answer pings, and keep the server's online status. Frames are read one
+// at a time; while the storage queue is full the session stops reading, so back-pressure reaches
+// the agent through TCP instead of samples or log lines being dropped.
 // Outgoing frames (acks, pongs, errors) go through a bounded queue with one write in flight; an
 // agent that does not read them until the queue is full is disconnected.
 // io thread only.
@@ -33,6 +34,8 @@ private:
     net::awaitable<void> read_loop();
     net::awaitable<void> write_loop();
     net::awaitable<void> on_metrics(proto::metrics& m);
+    net::awaitable<void> on_logs(proto::log_batch& batch);
+    net::awaitable<void> on_gap(const proto::gap& g);
     void on_command_message(proto::from_agent& msg);
     void send(std::string frame);
     void send_error(std::string code, std::string message);

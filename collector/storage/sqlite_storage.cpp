@@ -7,7 +7,9 @@
 #include <limits>
 #include <sqlite3.h>
 #include <utility>
+#include <variant>
 
+#include "collector/storage/log_search.hpp"
 #include "common/log.hpp"
 
 namespace corvid::collector {
@@ -32,7 +34,24 @@ namespace {
 //   of who dispatched what and what came of it. Triggers make UPDATE and DELETE on audit_log fail,
 //   so no code path (and no later bug) can rewrite history through this connection.
 // - Neither table references servers: deleting a server keeps its command history and audit.
-constexpr std::array<const char*, 2> migrations = {
+// v3 notes (logs and gaps, PROTOCOL.md section 11):
+// - log_entries holds one row per log line. UNIQUE (server_id, batch_seq, idx) makes a batch the
+//   agent sends again (after a lost ack) land once; insert_log_batch checks it first and writes
+//   nothing for a known batch. id is AUTOINCREMENT so ids follow commit order and are never
+//   reused: a logs socket's history and its live stream are told apart by id.
+// - Indexes: (server_id, timestamp_ms) serves the newest-first pages of query_logs and the cursor;
+//   (server_id, source, timestamp_ms) the same with a source filter; (timestamp_ms) retention,
+//   which deletes the oldest entries of all servers.
+// - log_fts is an FTS5 index of message with the trigram tokenizer, so any substring of three or
+//   more characters can be looked up (log_search.hpp); detail=none keeps it at about 1.2x the
+//   text instead of 3.5x, which costs phrase queries, so log_search asks it for trigrams only.
+//   It is an external-content index kept in step by triggers; log_entries rows are never updated
+//   (a trigger refuses it), only inserted and deleted.
+// - log_usage keeps the estimated on-disk bytes of all log rows (the row, its index entries and
+//   its share of log_fts), each row's estimate stored in size_estimate by the writer
+//   (estimated_log_row_bytes below). Retention by size compares it with log_max_mb, in O(1).
+// - gaps: one row per (server_id, stream, first_seq); a report of the same gap updates it.
+constexpr std::array<const char*, 3> migrations = {
     R"sql(
 CREATE TABLE users (
     username      TEXT PRIMARY KEY NOT NULL,
@@ -101,6 +120,55 @@ BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 )sql",
+    R"sql(
+CREATE TABLE log_entries (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    server_id     TEXT NOT NULL,
+    batch_seq     INTEGER NOT NULL,
+    idx           INTEGER NOT NULL,
+    timestamp_ms  INTEGER NOT NULL,
+    level         INTEGER NOT NULL CHECK (level BETWEEN 0 AND 5),
+    source        TEXT NOT NULL,
+    message       TEXT NOT NULL,
+    truncated     INTEGER NOT NULL DEFAULT 0,
+    size_estimate INTEGER NOT NULL,
+    UNIQUE (server_id, batch_seq, idx)
+);
+CREATE INDEX log_entries_by_server ON log_entries (server_id, timestamp_ms);
+CREATE INDEX log_entries_by_source ON log_entries (server_id, source, timestamp_ms);
+CREATE INDEX log_entries_by_ts ON log_entries (timestamp_ms);
+CREATE VIRTUAL TABLE log_fts USING fts5 (
+    message, content = 'log_entries', content_rowid = 'id', tokenize = 'trigram', detail = 'none'
+);
+CREATE TABLE log_usage (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    bytes INTEGER NOT NULL
+);
+INSERT INTO log_usage (id, bytes) VALUES (1, 0);
+CREATE TRIGGER log_entries_insert AFTER INSERT ON log_entries BEGIN
+    INSERT INTO log_fts (rowid, message) VALUES (new.id, new.message);
+    UPDATE log_usage SET bytes = bytes + new.size_estimate WHERE id = 1;
+END;
+CREATE TRIGGER log_entries_delete AFTER DELETE ON log_entries BEGIN
+    INSERT INTO log_fts (log_fts, rowid, message) VALUES ('delete', old.id, old.message);
+    UPDATE log_usage SET bytes = bytes - old.size_estimate WHERE id = 1;
+END;
+CREATE TRIGGER log_entries_no_update BEFORE UPDATE ON log_entries
+BEGIN SELECT RAISE(ABORT, 'log entries are never updated'); END;
+CREATE TABLE gaps (
+    server_id      TEXT NOT NULL,
+    stream         TEXT NOT NULL CHECK (stream IN ('metrics', 'logs')),
+    first_seq      INTEGER NOT NULL,
+    last_seq       INTEGER NOT NULL,
+    count          INTEGER NOT NULL,
+    from_ms        INTEGER,
+    to_ms          INTEGER,
+    reason         TEXT NOT NULL,
+    reported_at_ms INTEGER NOT NULL,
+    UNIQUE (server_id, stream, first_seq)
+);
+CREATE INDEX gaps_by_server ON gaps (server_id, reported_at_ms);
+)sql",
 };
 
 constexpr int schema_version = static_cast<int>(migrations.size());
@@ -135,6 +203,16 @@ enum class stmt : std::size_t {
     mark_lost,
     list_audit,
     delete_commands_before,
+    log_batch_known,
+    insert_log,
+    delete_logs_before,
+    trim_logs,
+    log_bytes,
+    delete_server_logs,
+    upsert_gap,
+    list_gaps,
+    delete_gaps_before,
+    delete_server_gaps,
     count_,
 };
 
@@ -189,6 +267,30 @@ constexpr std::array<const char*, static_cast<std::size_t>(stmt::count_)> statem
     "SELECT id, " CORVID_AUDIT_COLUMNS " FROM audit_log WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
     "DELETE FROM commands WHERE id IN (SELECT id FROM commands WHERE created_at < ?1 AND NOT " CORVID_UNFINISHED
     " ORDER BY created_at LIMIT ?2)",
+    "SELECT 1 FROM log_entries WHERE server_id = ?1 AND batch_seq = ?2 LIMIT 1",
+    "INSERT INTO log_entries (server_id, batch_seq, idx, timestamp_ms, level, source, message, truncated, size_estimate)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    // Oldest first through log_entries_by_ts; each row's delete trigger keeps log_fts and log_usage in step.
+    "DELETE FROM log_entries WHERE id IN (SELECT id FROM log_entries WHERE timestamp_ms < ?1 ORDER BY timestamp_ms"
+    " LIMIT ?2)",
+    // The shortest run of oldest entries (at most ?2) whose estimates add up to the excess ?1.
+    "WITH oldest AS (SELECT id, timestamp_ms, size_estimate FROM log_entries ORDER BY timestamp_ms, id LIMIT ?2),"
+    " running AS (SELECT id, sum(size_estimate) OVER (ORDER BY timestamp_ms, id ROWS UNBOUNDED PRECEDING)"
+    " - size_estimate AS before FROM oldest)"
+    " DELETE FROM log_entries WHERE id IN (SELECT id FROM running WHERE before < ?1)",
+    "SELECT bytes FROM log_usage WHERE id = 1",
+    "DELETE FROM log_entries WHERE server_id = ?1",
+    "INSERT INTO gaps (server_id, stream, first_seq, last_seq, count, from_ms, to_ms, reason, reported_at_ms)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    " ON CONFLICT (server_id, stream, first_seq) DO UPDATE SET"
+    " last_seq = max(last_seq, excluded.last_seq), count = max(count, excluded.count),"
+    " from_ms = coalesce(min(from_ms, excluded.from_ms), from_ms, excluded.from_ms),"
+    " to_ms = coalesce(max(to_ms, excluded.to_ms), to_ms, excluded.to_ms), reason = excluded.reason",
+    "SELECT server_id, stream, first_seq, last_seq, count, from_ms, to_ms, reason, reported_at_ms FROM gaps"
+    " WHERE server_id = ?1 ORDER BY reported_at_ms DESC, rowid DESC LIMIT ?2",
+    "DELETE FROM gaps WHERE rowid IN (SELECT rowid FROM gaps WHERE reported_at_ms < ?1 ORDER BY reported_at_ms"
+    " LIMIT ?2)",
+    "DELETE FROM gaps WHERE server_id = ?1",
 };
 
 #undef CORVID_SERVER_COLUMNS
@@ -383,6 +485,58 @@ audit_record read_audit(sqlite3_stmt* s)
     return a;
 }
 
+gap_record read_gap(sqlite3_stmt* s)
+{
+    gap_record g;
+    g.server_id = column_text(s, 0);
+    g.stream = column_text(s, 1);
+    // Seqs are unsigned on the wire and stored bit for bit in SQLite's signed integers.
+    g.first_seq = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
+    g.last_seq = static_cast<std::uint64_t>(sqlite3_column_int64(s, 3));
+    g.count = static_cast<std::uint64_t>(sqlite3_column_int64(s, 4));
+    g.from_ms = column_optional_integer(s, 5);
+    g.to_ms = column_optional_integer(s, 6);
+    g.reason = column_text(s, 7);
+    g.reported_at_ms = sqlite3_column_int64(s, 8);
+    return g;
+}
+
+log_record read_log(sqlite3_stmt* s)
+{
+    log_record r;
+    r.id = sqlite3_column_int64(s, 0);
+    r.timestamp_ms = sqlite3_column_int64(s, 1);
+    r.level = static_cast<int>(sqlite3_column_int64(s, 2));
+    r.source = column_text(s, 3);
+    r.message = column_text(s, 4);
+    r.truncated = sqlite3_column_int64(s, 5) != 0;
+    return r;
+}
+
+// What one log row costs on disk, estimated: the row itself (message, source, the server id and
+// the numbers), its entries in the three indexes (server id, source, timestamp each again) and its
+// postings in the trigram index (about 1.2 bytes per message byte with detail=none). Calibrated
+// with SQLite's dbstat on syslog-like lines; tests/storage/log_storage_test.cpp checks that the
+// sum stays within a factor 1.5 of what dbstat measures.
+std::int64_t estimated_log_row_bytes(std::string_view server_id, const log_record& r)
+{
+    return static_cast<std::int64_t>(r.message.size() * 9 / 4 + r.source.size() * 2 + server_id.size() * 4 + 64);
+}
+
+// One statement prepared for a single use (query_logs builds its SQL per filter), finalized on scope exit.
+class one_off_statement {
+public:
+    one_off_statement() = default;
+    one_off_statement(const one_off_statement&) = delete;
+    one_off_statement& operator=(const one_off_statement&) = delete;
+    ~one_off_statement() { sqlite3_finalize(s_); }
+    sqlite3_stmt** out() { return &s_; }
+    sqlite3_stmt* get() const { return s_; }
+
+private:
+    sqlite3_stmt* s_ = nullptr;
+};
+
 class sqlite_storage final : public storage {
 public:
     sqlite_storage(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -431,7 +585,22 @@ public:
                                                          std::size_t limit) override;
     storage_result<std::size_t> delete_commands_before(std::int64_t cutoff_ms, std::size_t max_rows) override;
 
+    storage_result<log_insert> insert_log_batch(std::string_view server_id, std::uint64_t seq,
+                                                std::span<const log_record> entries) override;
+    storage_result<log_page> query_logs(std::string_view server_id, const log_filter& filter,
+                                        const std::optional<log_cursor>& after, std::size_t limit) override;
+    storage_result<std::size_t> delete_logs_before(std::int64_t cutoff_ms, std::size_t max_rows) override;
+    storage_result<std::size_t> trim_logs_to(std::uint64_t max_bytes, std::size_t max_rows) override;
+    storage_result<std::uint64_t> log_bytes() override;
+    storage_result<void> insert_gap(const gap_record& g) override;
+    storage_result<std::vector<gap_record>> list_gaps(std::string_view server_id, std::size_t limit) override;
+    storage_result<std::size_t> delete_gaps_before(std::int64_t cutoff_ms, std::size_t max_rows) override;
+
 private:
+    // query_logs with or without the full-text prefilter (see there).
+    storage_result<log_page> run_log_query(std::string_view server_id, const log_filter& filter,
+                                           const std::optional<log_cursor>& after, std::size_t limit,
+                                           bool use_index, bool& index_failed);
     storage_result<int> insert_audit(const audit_record& a);
     // Runs `body` between BEGIN and COMMIT; any error rolls back.
     template <class Body> auto in_transaction(Body&& body) -> decltype(body());
@@ -781,10 +950,14 @@ storage_result<bool> sqlite_storage::delete_server(std::string_view id)
 {
     if (auto r = begin(); !r)
         return bool_error(r.error());
-    auto samples = run(stmt::delete_server_samples, "delete server samples", [&](statement_use& u) { u.text(id); });
-    if (!samples) {
-        rollback_if_open();
-        return bool_error(samples.error());
+    for (const auto& [which, what] : {std::pair{stmt::delete_server_samples, "delete server samples"},
+                                      std::pair{stmt::delete_server_logs, "delete server logs"},
+                                      std::pair{stmt::delete_server_gaps, "delete server gaps"}}) {
+        auto deleted = run(which, what, [&](statement_use& u) { u.text(id); });
+        if (!deleted) {
+            rollback_if_open();
+            return bool_error(deleted.error());
+        }
     }
     auto servers = run(stmt::delete_server, "delete server", [&](statement_use& u) { u.text(id); });
     if (!servers) {
@@ -1003,6 +1176,214 @@ storage_result<std::size_t> sqlite_storage::delete_commands_before(std::int64_t 
     if (max_rows == 0)
         return std::size_t{0};
     auto r = run(stmt::delete_commands_before, "delete old commands",
+                 [&](statement_use& u) { u.integer(cutoff_ms).integer(clamp_to_int64(max_rows)); });
+    if (!r)
+        return r.error();
+    return static_cast<std::size_t>(*r);
+}
+
+// ---- logs and gaps ---------------------------------------------------------------------------
+
+storage_result<log_insert> sqlite_storage::insert_log_batch(std::string_view server_id, std::uint64_t seq,
+                                                            std::span<const log_record> entries)
+{
+    const auto stored_seq = static_cast<std::int64_t>(seq); // bit for bit, see read_gap
+    return in_transaction([&]() -> storage_result<log_insert> {
+        auto known = query_one(
+            stmt::log_batch_known, "look up log batch",
+            [&](statement_use& u) { u.text(server_id).integer(stored_seq); },
+            +[](sqlite3_stmt*) { return 1; }); // int, not bool: result<optional<bool>> is ambiguous
+        if (!known)
+            return known.error();
+        log_insert result;
+        if (*known)
+            return result; // sent again after a lost ack: stored once, acknowledged again
+        result.fresh = true;
+        result.ids.reserve(entries.size());
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+            const auto& e = entries[i];
+            auto r = run(stmt::insert_log, "insert log entry", [&](statement_use& u) {
+                u.text(server_id)
+                    .integer(stored_seq)
+                    .integer(static_cast<std::int64_t>(i))
+                    .integer(e.timestamp_ms)
+                    .integer(e.level)
+                    .text(e.source)
+                    .text(e.message)
+                    .integer(e.truncated ? 1 : 0)
+                    .integer(estimated_log_row_bytes(server_id, e));
+            });
+            if (!r)
+                return r.error();
+            result.ids.push_back(sqlite3_last_insert_rowid(db_));
+        }
+        return result;
+    });
+}
+
+storage_result<log_page> sqlite_storage::query_logs(std::string_view server_id, const log_filter& filter,
+                                                    const std::optional<log_cursor>& after, std::size_t limit)
+{
+    bool index_failed = false;
+    auto page = run_log_query(server_id, filter, after, limit, true, index_failed);
+    if (!page && index_failed) {
+        // The prefilter is an optimisation whose SQL log_search builds; should SQLite ever refuse
+        // it, the exact condition alone still answers (by scanning), rather than an error.
+        log::warn("storage: the full-text prefilter for search '{}' failed; scanning instead",
+                  filter.search ? *filter.search : "");
+        page = run_log_query(server_id, filter, after, limit, false, index_failed);
+    }
+    return page;
+}
+
+storage_result<log_page> sqlite_storage::run_log_query(std::string_view server_id, const log_filter& filter,
+                                                       const std::optional<log_cursor>& after, std::size_t limit,
+                                                       bool use_index, bool& index_failed)
+{
+    if (limit == 0)
+        return log_page{};
+    using param = std::variant<std::int64_t, std::string>;
+    std::vector<param> params;
+    const auto next = [&](param p) {
+        params.push_back(std::move(p));
+        return fmt::format("?{}", params.size());
+    };
+    std::string sql = "SELECT l.id, l.timestamp_ms, l.level, l.source, l.message, l.truncated FROM log_entries AS l"
+                      " WHERE l.server_id = " + next(std::string(server_id));
+    if (filter.from_ms)
+        sql += " AND l.timestamp_ms >= " + next(*filter.from_ms);
+    if (filter.to_ms)
+        sql += " AND l.timestamp_ms <= " + next(*filter.to_ms);
+    if (filter.min_level > 0)
+        sql += " AND l.level >= " + next(std::int64_t{filter.min_level});
+    if (filter.source)
+        sql += " AND l.source = " + next(*filter.source);
+    if (filter.max_id)
+        sql += " AND l.id <= " + next(*filter.max_id);
+    if (after) {
+        // Row values: SQLite turns this into a range on the (…, timestamp_ms, id) index.
+        const auto ts = next(after->timestamp_ms);
+        sql += " AND (l.timestamp_ms, l.id) < (" + ts + ", " + next(after->id) + ")";
+    }
+    bool prefiltered = false;
+    if (filter.search) {
+        const auto search = log_search::parse(*filter.search);
+        if (use_index)
+            if (auto fts = search.fts_prefilter()) {
+                sql += " AND l.id IN (SELECT rowid FROM log_fts WHERE log_fts MATCH " + next(*fts) + ")";
+                prefiltered = true;
+            }
+        std::vector<std::string> terms;
+        const auto condition = search.sql_condition("lower(l.message)", static_cast<int>(params.size()) + 1, terms);
+        for (auto& t : terms)
+            params.emplace_back(std::move(t));
+        sql += " AND " + condition;
+    }
+    // One more than asked: whether there is a next page.
+    sql += " ORDER BY l.timestamp_ms DESC, l.id DESC LIMIT " + next(clamp_to_int64(limit + 1));
+
+    one_off_statement s;
+    if (const int rc = sqlite3_prepare_v3(db_, sql.c_str(), -1, 0, s.out(), nullptr); rc != SQLITE_OK) {
+        index_failed = prefiltered;
+        return fail(rc, "prepare log query");
+    }
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        const int at = static_cast<int>(i) + 1;
+        const int rc = std::holds_alternative<std::int64_t>(params[i])
+                           ? sqlite3_bind_int64(s.get(), at, std::get<std::int64_t>(params[i]))
+                           : sqlite3_bind_text64(s.get(), at, std::get<std::string>(params[i]).data(),
+                                                 std::get<std::string>(params[i]).size(), SQLITE_STATIC, SQLITE_UTF8);
+        if (rc != SQLITE_OK)
+            return fail(rc, "bind log query");
+    }
+    log_page page;
+    page.entries.reserve(limit < 256 ? limit + 1 : 256);
+    for (;;) {
+        const int rc = sqlite3_step(s.get());
+        if (rc == SQLITE_DONE)
+            break;
+        if (rc != SQLITE_ROW) {
+            index_failed = prefiltered;
+            return fail(rc, "query logs");
+        }
+        page.entries.push_back(read_log(s.get()));
+    }
+    if (page.entries.size() > limit) {
+        page.entries.pop_back();
+        page.next = log_cursor{page.entries.back().timestamp_ms, page.entries.back().id};
+    }
+    return page;
+}
+
+storage_result<std::size_t> sqlite_storage::delete_logs_before(std::int64_t cutoff_ms, std::size_t max_rows)
+{
+    if (max_rows == 0)
+        return std::size_t{0};
+    auto r = run(stmt::delete_logs_before, "delete old log entries",
+                 [&](statement_use& u) { u.integer(cutoff_ms).integer(clamp_to_int64(max_rows)); });
+    if (!r)
+        return r.error();
+    return static_cast<std::size_t>(*r);
+}
+
+storage_result<std::uint64_t> sqlite_storage::log_bytes()
+{
+    auto r = query_one(stmt::log_bytes, "read log usage", [](statement_use&) {},
+                       +[](sqlite3_stmt* s) { return sqlite3_column_int64(s, 0); });
+    if (!r)
+        return r.error();
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, r->value_or(0)));
+}
+
+storage_result<std::size_t> sqlite_storage::trim_logs_to(std::uint64_t max_bytes, std::size_t max_rows)
+{
+    if (max_rows == 0)
+        return std::size_t{0};
+    return in_transaction([&]() -> storage_result<std::size_t> {
+        auto used = log_bytes();
+        if (!used)
+            return used.error();
+        if (*used <= max_bytes)
+            return std::size_t{0};
+        auto r = run(stmt::trim_logs, "trim log entries", [&](statement_use& u) {
+            u.integer(clamp_to_int64(static_cast<std::size_t>(*used - max_bytes))).integer(clamp_to_int64(max_rows));
+        });
+        if (!r)
+            return r.error();
+        return static_cast<std::size_t>(*r);
+    });
+}
+
+storage_result<void> sqlite_storage::insert_gap(const gap_record& g)
+{
+    auto r = run(stmt::upsert_gap, "store gap", [&](statement_use& u) {
+        u.text(g.server_id)
+            .text(g.stream)
+            .integer(static_cast<std::int64_t>(g.first_seq))
+            .integer(static_cast<std::int64_t>(g.last_seq))
+            .integer(static_cast<std::int64_t>(g.count))
+            .optional_integer(g.from_ms)
+            .optional_integer(g.to_ms)
+            .text(g.reason)
+            .integer(g.reported_at_ms);
+    });
+    if (!r)
+        return r.error();
+    return {};
+}
+
+storage_result<std::vector<gap_record>> sqlite_storage::list_gaps(std::string_view server_id, std::size_t limit)
+{
+    return query_rows(
+        stmt::list_gaps, "list gaps", [&](statement_use& u) { u.text(server_id).integer(clamp_to_int64(limit)); },
+        &read_gap);
+}
+
+storage_result<std::size_t> sqlite_storage::delete_gaps_before(std::int64_t cutoff_ms, std::size_t max_rows)
+{
+    if (max_rows == 0)
+        return std::size_t{0};
+    auto r = run(stmt::delete_gaps_before, "delete old gaps",
                  [&](statement_use& u) { u.integer(cutoff_ms).integer(clamp_to_int64(max_rows)); });
     if (!r)
         return r.error();

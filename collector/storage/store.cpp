@@ -1,5 +1,6 @@
 #include "collector/storage/store.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 
 #include "common/deadline.hpp"
@@ -23,11 +24,26 @@ store::~store() { stop(); }
 
 void store::submit_sample(sample_row row, std::function<void(storage_result<bool>)> done)
 {
-    ++queued_;
+    enqueue(pending_sample{std::move(row), std::move(done)}, 1);
+}
+
+void store::submit_logs(std::string server_id, std::uint64_t seq, std::vector<log_record> entries,
+                        std::function<void(storage_result<log_insert>)> done)
+{
+    std::size_t bytes = 0;
+    for (const auto& e : entries)
+        bytes += e.message.size() + e.source.size();
+    const auto weight = std::max<std::size_t>({1, entries.size(), bytes / 1024});
+    enqueue(pending_logs{std::move(server_id), seq, std::move(entries), weight, std::move(done)}, weight);
+}
+
+void store::enqueue(pending_write w, std::size_t weight)
+{
+    queued_ += weight;
     bool schedule = false;
     {
         std::lock_guard lock(mutex_);
-        pending_.push_back({std::move(row), std::move(done)});
+        pending_.push_back(std::move(w));
         if (!flush_scheduled_) {
             flush_scheduled_ = true;
             schedule = true;
@@ -46,39 +62,71 @@ net::awaitable<void> store::wait_for_write_space()
     }
 }
 
+void store::completed(std::size_t weight)
+{
+    queued_ -= weight;
+    space_freed_.cancel();
+}
+
 void store::flush()
 {
-    std::vector<pending_sample> batch;
+    std::vector<pending_write> batch;
     {
         std::lock_guard lock(mutex_);
         batch.swap(pending_);
         flush_scheduled_ = false;
     }
-    for (std::size_t start = 0; start < batch.size(); start += max_rows_per_commit) {
-        const auto end = std::min(batch.size(), start + max_rows_per_commit);
-        std::vector<sample_row> rows;
-        rows.reserve(end - start);
-        for (auto i = start; i < end; ++i)
-            rows.push_back(batch[i].row);
-        auto result = writer_->insert_samples(rows);
-        if (!result)
-            log::error("storing {} samples failed: {}", rows.size(), result.error().message());
-        // Completions go back to the io thread, in submission order.
-        std::vector<std::function<void(storage_result<bool>)>> dones;
-        dones.reserve(end - start);
-        for (auto i = start; i < end; ++i)
-            dones.push_back(std::move(batch[i].done));
-        net::post(io_, [this, dones = std::move(dones), result = std::move(result)]() mutable {
-            for (std::size_t i = 0; i < dones.size(); ++i) {
-                if (result)
-                    dones[i]((*result)[i]);
-                else
-                    dones[i](storage_result<bool>(boost::system::in_place_error, result.error()));
-            }
-            queued_ -= dones.size();
-            space_freed_.cancel();
-        });
+    // In submission order: runs of samples are group-committed, each log batch commits alone.
+    for (std::size_t start = 0; start < batch.size();) {
+        if (auto* logs = std::get_if<pending_logs>(&batch[start])) {
+            commit_logs(*logs);
+            ++start;
+            continue;
+        }
+        auto end = start;
+        while (end < batch.size() && end - start < max_rows_per_commit
+               && std::holds_alternative<pending_sample>(batch[end]))
+            ++end;
+        commit_samples(batch, start, end);
+        start = end;
     }
+}
+
+void store::commit_samples(std::vector<pending_write>& batch, std::size_t start, std::size_t end)
+{
+    std::vector<sample_row> rows;
+    rows.reserve(end - start);
+    for (auto i = start; i < end; ++i)
+        rows.push_back(std::get<pending_sample>(batch[i]).row);
+    auto result = writer_->insert_samples(rows);
+    if (!result)
+        log::error("storing {} samples failed: {}", rows.size(), result.error().message());
+    // Completions go back to the io thread, in submission order.
+    std::vector<std::function<void(storage_result<bool>)>> dones;
+    dones.reserve(end - start);
+    for (auto i = start; i < end; ++i)
+        dones.push_back(std::move(std::get<pending_sample>(batch[i]).done));
+    net::post(io_, [this, dones = std::move(dones), result = std::move(result)]() mutable {
+        for (std::size_t i = 0; i < dones.size(); ++i) {
+            if (result)
+                dones[i]((*result)[i]);
+            else
+                dones[i](storage_result<bool>(boost::system::in_place_error, result.error()));
+        }
+        completed(dones.size());
+    });
+}
+
+void store::commit_logs(pending_logs& logs)
+{
+    auto result = writer_->insert_log_batch(logs.server_id, logs.seq, logs.entries);
+    if (!result)
+        log::error("storing log batch {} of server {} ({} entries) failed: {}", logs.seq, logs.server_id,
+                   logs.entries.size(), result.error().message());
+    net::post(io_, [this, done = std::move(logs.done), weight = logs.weight, result = std::move(result)]() mutable {
+        done(std::move(result));
+        completed(weight);
+    });
 }
 
 std::unique_ptr<storage> store::borrow_reader()

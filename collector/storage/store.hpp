@@ -3,9 +3,12 @@
 // - one writer thread owns the write connection; samples submitted from the io thread are
 //   group-committed (everything queued when the writer wakes goes into one transaction);
 // - a small pool of reader threads, each call borrowing one of the pool's read connections.
-// Bound: at most `write_queue_capacity` samples wait for the writer. When the queue is full,
+// - log batches go through the same queue, in order with samples, each in its own transaction.
+// Bound: at most `write_queue_capacity` samples wait for the writer; a log batch weighs as many
+// samples as it has entries or KiB of text, whichever is more. When the queue is full,
 // wait_for_write_space() suspends the caller, so an agent session stops reading its socket and
-// TCP flow control pushes back on the agent: samples are delayed, never dropped silently.
+// TCP flow control pushes back on the agent: samples and logs are delayed, never dropped silently.
+// (One submission may take the queue past its bound by at most one frame's worth.)
 // Threading: every member function is called on the io thread; completions run there too.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -16,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <variant>
 #include <vector>
 
 #include "collector/storage/storage.hpp"
@@ -36,6 +40,10 @@ public:
     // Queues one sample for group commit. `done(inserted)` runs on the io thread once the sample is
     // committed (true: new, false: already stored) or failed (error).
     void submit_sample(sample_row row, std::function<void(storage_result<bool>)> done);
+    // Queues one log batch (storage::insert_log_batch); `done` runs on the io thread once it is
+    // committed (fresh or known before) or failed.
+    void submit_logs(std::string server_id, std::uint64_t seq, std::vector<log_record> entries,
+                     std::function<void(storage_result<log_insert>)> done);
     bool write_queue_full() const { return queued_ >= capacity_; }
     // Suspends while the write queue is full.
     net::awaitable<void> wait_for_write_space();
@@ -47,14 +55,26 @@ public:
 
     // Commits what is queued and stops the threads. Blocking: call once, at shutdown.
     void stop();
-    std::size_t queued_samples() const { return queued_; }
+    std::size_t queued_samples() const { return queued_; } // in sample units (see the bound above)
 
 private:
     struct pending_sample {
         sample_row row;
         std::function<void(storage_result<bool>)> done;
     };
+    struct pending_logs {
+        std::string server_id;
+        std::uint64_t seq = 0;
+        std::vector<log_record> entries;
+        std::size_t weight = 1;
+        std::function<void(storage_result<log_insert>)> done;
+    };
+    using pending_write = std::variant<pending_sample, pending_logs>;
+    void enqueue(pending_write w, std::size_t weight);
     void flush(); // writer thread
+    void commit_samples(std::vector<pending_write>& batch, std::size_t start, std::size_t end); // writer thread
+    void commit_logs(pending_logs& logs);                                                     // writer thread
+    void completed(std::size_t weight); // io thread
     std::unique_ptr<storage> borrow_reader();
     void return_reader(std::unique_ptr<storage> conn);
 
@@ -68,7 +88,7 @@ private:
     net::thread_pool reader_threads_;
 
     std::mutex mutex_; // guards pending_ and readers_
-    std::vector<pending_sample> pending_;
+    std::vector<pending_write> pending_;
     bool flush_scheduled_ = false;
     std::vector<std::unique_ptr<storage>> readers_;
     bool stopped_ = false;

@@ -53,6 +53,26 @@ TEST_SUITE("collector.hub")
         CHECK(h.latest("nope") == nullptr);
     }
 
+    TEST_CASE("hub: Reliability: after a reconnect the replayed backlog is stored but not pushed live")
+    {
+        // The agent sends its live samples first, then replays what was not acknowledged, with the
+        // original (older) timestamps. Each is new to the store; none may reach a metrics socket
+        // as if it were the current value, and neither may a sample with the same timestamp.
+        hub h;
+        auto a = std::make_shared<recorder>();
+        h.join("A", a);
+        h.publish_sample("A", sample("A", 5000));
+        h.publish_sample("A", sample("A", 9000)); // live, after the reconnect
+        for (std::int64_t replayed : {6000, 7000, 8000, 9000})
+            h.publish_sample("A", sample("A", replayed));
+        h.publish_sample("A", sample("A", 10000)); // live again
+        CHECK(a->samples == std::vector<std::int64_t>{5000, 9000, 10000});
+        CHECK(h.latest("A")->timestamp_ms() == 10000);
+        // The bar is per server.
+        h.publish_sample("B", sample("B", 1000));
+        CHECK(h.latest("B")->timestamp_ms() == 1000);
+    }
+
     TEST_CASE("hub: a subscriber that is gone is skipped and no longer counted")
     {
         hub h;

@@ -26,6 +26,14 @@ TEST_SUITE("collector.router")
         CHECK(match_route("/api/v1/ws/logs/" + id).id == route_id::logs_ws);
         CHECK(match_route("/ws/metrics/" + id).id == route_id::metrics_ws);
         CHECK(match_route("/ws/logs/" + id).server_id == id);
+        CHECK(match_route("/ws/logs/" + id).id == route_id::logs_ws);
+        auto logs = match_route("/api/v1/servers/" + id + "/logs?level=WARN&search=a%20b");
+        CHECK(logs.id == route_id::server_logs);
+        CHECK(logs.server_id == id);
+        CHECK(match_route("/api/v1/servers/" + id + "/gaps").id == route_id::server_gaps);
+        CHECK(allowed_methods(route_id::server_logs) == "GET");
+        CHECK(allowed_methods(route_id::server_gaps) == "GET");
+        CHECK(match_route("/api/v1/servers/not-a-uuid/logs").id == route_id::not_found);
     }
 
     TEST_CASE("match_route: ids that are not uuids, unknown and deep paths are not found")

@@ -27,6 +27,8 @@ TEST_SUITE("collector.config")
         CHECK(cfg.token_ttl_s == 3600);
         CHECK(cfg.sqlite_synchronous == "normal");
         CHECK(cfg.retention_days == 30);
+        CHECK(cfg.log_retention_days == 7);
+        CHECK(cfg.log_max_mb == 1024);
         CHECK(cfg.max_body_bytes == 64 * 1024);
         CHECK(cfg.write_queue_samples == 10000);
         CHECK(cfg.login_max_failures == 5);
@@ -43,6 +45,8 @@ log_level = "warn"
 token_ttl_s = 600
 sqlite_synchronous = "full"
 retention_days = 90
+log_retention_days = 14
+log_max_mb = 256
 max_body_bytes = 1048576
 write_queue_samples = 500
 
@@ -57,6 +61,8 @@ window_s = 60
         CHECK(cfg.token_ttl_s == 600);
         CHECK(cfg.sqlite_synchronous == "full");
         CHECK(cfg.retention_days == 90);
+        CHECK(cfg.log_retention_days == 14);
+        CHECK(cfg.log_max_mb == 256);
         CHECK(cfg.max_body_bytes == 1048576);
         CHECK(cfg.write_queue_samples == 500);
         CHECK(cfg.login_max_failures == 10);
@@ -80,6 +86,11 @@ window_s = 60
             {"sqlite_synchronous = \"off\"", "sqlite_synchronous"},
             {"retention_days = 0", "retention_days"},
             {"retention_days = 3651", "retention_days"},
+            {"log_retention_days = 0", "log_retention_days"},
+            {"log_retention_days = 3651", "log_retention_days"},
+            {"log_max_mb = 0", "log_max_mb"},
+            {"log_max_mb = 1048577", "log_max_mb"},
+            {"log_max_mb = \"1G\"", "log_max_mb"},
             {"max_body_bytes = 1023", "max_body_bytes"},
             {"max_body_bytes = 16777217", "max_body_bytes"},
             {"write_queue_samples = 99", "write_queue_samples"},
@@ -336,7 +347,8 @@ window_s = 60
 
         const auto uncommented = corvid::test::uncomment_defaults(*text);
         for (const char* key : {"listen", "data_dir", "log_level", "token_ttl_s", "sqlite_synchronous",
-                                "retention_days", "max_body_bytes", "write_queue_samples", "max_failures",
+                                "retention_days", "log_retention_days", "log_max_mb", "max_body_bytes",
+                                "write_queue_samples", "max_failures",
                                 "window_s", "max_connections_per_address"}) {
             CAPTURE(key);
             CHECK(uncommented.find(std::string("\n") + key + " = ") != std::string::npos);
@@ -351,6 +363,8 @@ window_s = 60
         CHECK(all.token_ttl_s == defaults.token_ttl_s);
         CHECK(all.sqlite_synchronous == defaults.sqlite_synchronous);
         CHECK(all.retention_days == defaults.retention_days);
+        CHECK(all.log_retention_days == defaults.log_retention_days);
+        CHECK(all.log_max_mb == defaults.log_max_mb);
         CHECK(all.max_body_bytes == defaults.max_body_bytes);
         CHECK(all.write_queue_samples == defaults.write_queue_samples);
         CHECK(all.login_max_failures == defaults.login_max_failures);

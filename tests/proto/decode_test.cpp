@@ -516,7 +516,7 @@ TEST_SUITE("proto.decode")
         for (const char* name : {"auth.json", "metrics_full.json", "metrics_minimal.json", "ack_stream.json",
                                  "error_retry_after.json", "pong.json", "subscribe.json", "auth_success.json",
                                  "command_output.json", "command_response_refused.json", "docker_response.json",
-                                 "metrics_containers.json"})
+                                 "metrics_containers.json", "log.json", "gap.json"})
             seeds.push_back(corvid::proto::test::read_golden(name));
         std::mt19937 rng(20260101); // fixed: the same inputs on every run
         const std::string pool = "{}[]\",:0123456789-.eE\\ntrufalsnul \xff\xc3";

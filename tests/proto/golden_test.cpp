@@ -180,4 +180,47 @@ TEST_SUITE("proto.golden")
     {
         CHECK(encode_status(true, t_2026_01_01_00_00_05) == read_golden("status.json"));
     }
+
+    TEST_CASE("golden log.json: a batch of log entries decodes and re-encodes byte for byte")
+    {
+        const auto text = read_golden("log.json");
+        const auto m = decode_as<log_batch>(decode_from_agent, text);
+        CHECK(m.seq == 7);
+        REQUIRE(m.entries.size() == 2);
+        CHECK(m.entries[0] == log_entry{t_2026_01_01_00_00_05, "ERROR", "/var/log/nginx/error.log",
+                                        "connect() failed (111: Connection refused) while connecting to upstream, "
+                                        "upstream: \"http://127.0.0.1:8080/\"",
+                                        false});
+        CHECK(m.entries[1].timestamp_ms == t_2026_01_01_00_00_05 + 123);
+        CHECK(m.entries[1].level == "INFO");
+        CHECK(m.entries[1].source == "journal:sshd.service");
+        CHECK(m.entries[1].message == "Accepted publickey for deploy from 10.0.0.7 port 51514\tssh2");
+        CHECK(m.entries[1].truncated);
+        CHECK(encode(m) == text);
+    }
+
+    TEST_CASE("golden gap.json")
+    {
+        const auto text = read_golden("gap.json");
+        const auto m = decode_as<gap>(decode_from_agent, text);
+        CHECK(m == gap{"logs", 120, 180, 61, t_2026_01_01_00_00_05, t_2026_01_01_00_00_05 + 600'000, "spool_full"});
+        CHECK(encode(m) == text);
+    }
+
+    TEST_CASE("golden log_subscribe.json: the logs socket's subscribe")
+    {
+        const auto text = read_golden("log_subscribe.json");
+        const auto m = decode_as<log_subscribe>(decode_from_log_frontend, text);
+        CHECK(m == log_subscribe{"WARN", "timeout", "/var/log/syslog", 100});
+        CHECK(encode(m) == text);
+    }
+
+    TEST_CASE("golden frontend_log.json and dropped.json: what a logs socket receives")
+    {
+        const log_entry e{t_2026_01_01_00_00_05, "ERROR", "/var/log/nginx/error.log",
+                          "upstream timed out (110: Connection timed out)", false};
+        CHECK(encode_frontend_log(e) == read_golden("frontend_log.json"));
+        CHECK(R"({"type":"log","data":)" + encode_log_entry(e) + "}" == read_golden("frontend_log.json"));
+        CHECK(encode_dropped(1234) == read_golden("dropped.json"));
+    }
 }
