@@ -153,6 +153,145 @@ std::optional<toml_error> apply_host(const toml_reader& r, const toml::table& t,
     return std::nullopt;
 }
 
+// ---- [logs] ----
+
+bool has_control_character(std::string_view v)
+{
+    for (const char c : v)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+            return true;
+    return false;
+}
+
+std::optional<std::string> check_log_file_pattern(std::string_view v)
+{
+    // Relative patterns would depend on the agent's working directory, which systemd sets to /.
+    if (!v.starts_with('/'))
+        return "must be absolute";
+    if (has_control_character(v))
+        return "must not contain control characters";
+    return std::nullopt;
+}
+
+std::optional<std::string> check_journal_unit(std::string_view v)
+{
+    if (v.empty() || has_control_character(v) || v.find_first_of(" =") != std::string_view::npos)
+        return "must be a unit name such as \"nginx.service\" (no spaces, '=' or control characters)";
+    return std::nullopt;
+}
+
+std::optional<std::string> check_journal_directory(std::string_view v)
+{
+    if (v.empty())
+        return std::nullopt; // the system journal
+    if (!v.starts_with('/'))
+        return "must be absolute, or \"\" for the system journal";
+    if (has_control_character(v))
+        return "must not contain control characters";
+    return std::nullopt;
+}
+
+// [[logs.files]]: an array of tables, so that options per file can be added without a new syntax.
+std::optional<toml_error> apply_log_files(const toml_reader& r, const toml::node& n, std::vector<log_file_config>& out)
+{
+    const auto* arr = n.as_array();
+    if (!arr)
+        return r.wrong_type(n, "logs.files", "an array of tables ([[logs.files]])");
+    if (arr->size() > max_log_file_patterns)
+        return r.at(n.source(), "logs.files", fmt::format("at most {} entries (got {})", max_log_file_patterns,
+                                                          arr->size()));
+    std::vector<log_file_config> files;
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+        const std::string prefix = fmt::format("logs.files[{}]", i);
+        const auto* t = (*arr)[i].as_table();
+        if (!t)
+            return r.wrong_type((*arr)[i], prefix, "a table");
+        log_file_config f;
+        for (auto&& [k, v] : *t) {
+            const std::string key = prefix + "." + std::string(k.str());
+            if (k != "path") {
+                static constexpr std::string_view known[] = {"path"};
+                return r.unknown(k, key, v.is_table(), known);
+            }
+            if (auto e = r.string(v, key, f.path, check_log_file_pattern))
+                return e;
+        }
+        if (f.path.empty())
+            return r.at(t->source(), prefix + ".path", "is required");
+        files.push_back(std::move(f));
+    }
+    out = std::move(files);
+    return std::nullopt;
+}
+
+// A journalctl priority name or its number, as a string or an integer.
+std::optional<toml_error> apply_min_priority(const toml_reader& r, const toml::node& n, const std::string& key,
+                                             int& out)
+{
+    std::optional<int> priority;
+    if (const auto* i = n.as_integer()) {
+        if (i->get() >= 0 && i->get() <= 7)
+            priority = static_cast<int>(i->get());
+    } else if (const auto* s = n.as_string())
+        priority = parse_syslog_priority(s->get());
+    else
+        return r.wrong_type(n, key, "a string or an integer");
+    if (!priority)
+        return r.at(n.source(), key, "must be emerg, alert, crit, err, warning, notice, info, debug or 0-7");
+    out = *priority;
+    return std::nullopt;
+}
+
+std::optional<toml_error> apply_journal_table(const toml_reader& r, const toml::table& t, journal_source_config& out)
+{
+    static constexpr std::string_view known[] = {"enabled", "units", "min_priority", "directory"};
+    for (auto&& [k, v] : t) {
+        const std::string key = "logs.journal." + std::string(k.str());
+        std::optional<toml_error> e;
+        if (k == "enabled")
+            e = r.boolean(v, key, out.enabled);
+        else if (k == "units") {
+            e = r.string_array(v, key, out.units, check_journal_unit);
+            if (!e && out.units.size() > max_journal_units)
+                e = r.at(v.source(), key, fmt::format("at most {} units (got {})", max_journal_units,
+                                                      out.units.size()));
+        } else if (k == "min_priority")
+            e = apply_min_priority(r, v, key, out.min_priority);
+        else if (k == "directory")
+            e = r.string(v, key, out.directory, check_journal_directory);
+        else
+            e = r.unknown(k, key, v.is_table(), known);
+        if (e)
+            return e;
+    }
+    return std::nullopt;
+}
+
+std::optional<toml_error> apply_logs_table(const toml_reader& r, const toml::table& t, logs_config& out)
+{
+    static constexpr std::string_view known[] = {"rate_limit_per_s", "max_message_bytes", "files", "journal"};
+    for (auto&& [k, v] : t) {
+        const std::string key = "logs." + std::string(k.str());
+        std::optional<toml_error> e;
+        if (k == "rate_limit_per_s")
+            e = r.integer(v, key, out.rate_limit_per_s, min_log_rate_per_s, max_log_rate_per_s);
+        else if (k == "max_message_bytes")
+            e = r.integer(v, key, out.max_message_bytes, min_log_message_bytes, max_log_message_bytes);
+        else if (k == "files")
+            e = apply_log_files(r, v, out.files);
+        else if (k == "journal") {
+            if (const auto* j = v.as_table())
+                e = apply_journal_table(r, *j, out.journal);
+            else
+                e = r.wrong_type(v, key, "a table");
+        } else
+            e = r.unknown(k, key, v.is_table(), known);
+        if (e)
+            return e;
+    }
+    return std::nullopt;
+}
+
 // The TOML part works in toml_error; apply_agent_toml hands out the module's own error type.
 config_error to_config_error(toml_error e) { return {std::move(e.key), std::move(e.message)}; }
 
@@ -256,6 +395,39 @@ mode_t shared_bits(const std::string& path)
 
 } // namespace
 
+// [spool]: max_mb may be fractional (tests use a few KiB to force a gap quickly).
+std::optional<toml_error> apply_spool_table(const toml_reader& r, const toml::table& t, spool_settings& out)
+{
+    static constexpr std::string_view known[] = {"max_mb", "max_age_hours", "sync"};
+    for (auto&& [k, v] : t) {
+        const std::string key = "spool." + std::string(k.str());
+        std::optional<toml_error> e;
+        if (k == "max_mb") {
+            const auto mb = v.value<double>(); // integers convert too
+            if (!mb || !(v.is_integer() || v.is_floating_point()))
+                e = r.wrong_type(v, key, "a number");
+            else if (!(*mb >= 0.004 && *mb <= 1024 * 1024))
+                e = r.at(v.source(), key, "must be between 0.004 (4 KiB) and 1048576 (1 TiB)");
+            else
+                out.max_bytes = static_cast<std::uint64_t>(*mb * 1024 * 1024);
+        } else if (k == "max_age_hours") {
+            const auto* i = v.as_integer();
+            if (!i)
+                e = r.wrong_type(v, key, "an integer");
+            else if (i->get() < 1 || i->get() > 24 * 366)
+                e = r.at(v.source(), key, "must be between 1 and 8784 (a year)");
+            else
+                out.max_age = std::chrono::hours(i->get());
+        } else if (k == "sync")
+            e = r.boolean(v, key, out.sync);
+        else
+            e = r.unknown(k, key, v.is_table(), known);
+        if (e)
+            return e;
+    }
+    return std::nullopt;
+}
+
 std::optional<config_error> apply_agent_toml(agent_config& cfg, std::string_view toml_text, std::string_view source)
 {
     const toml_reader r(source);
@@ -265,7 +437,8 @@ std::optional<config_error> apply_agent_toml(agent_config& cfg, std::string_view
     const toml::table& root = *parsed;
     static constexpr std::string_view known[] = {
         "collector_url", "api_key", "api_key_file", "interval_s", "state_dir", "ca_file", "tls_pin_sha256", "log_level",
-        "collectors",    "disk_io", "network",      "host",      "commands",  "docker",  "collector_public_key"};
+        "collectors",    "disk_io", "network",      "host",      "commands",  "docker",  "collector_public_key",
+        "logs",          "spool"};
     // Work on a copy so a file with an error changes nothing.
     agent_config next = cfg;
     for (auto&& [k, v] : root) {
@@ -303,6 +476,16 @@ std::optional<config_error> apply_agent_toml(agent_config& cfg, std::string_view
                 e = apply_commands_table(r, *t, next.remote.commands);
             else
                 e = apply_docker_table(r, *t, next.remote.docker);
+        } else if (key == "spool") {
+            if (const auto* t = v.as_table())
+                e = apply_spool_table(r, *t, next.spool);
+            else
+                e = r.wrong_type(v, key, "a table");
+        } else if (key == "logs") {
+            if (const auto* t = v.as_table())
+                e = apply_logs_table(r, *t, next.logs);
+            else
+                e = r.wrong_type(v, key, "a table");
         } else if (key == "collectors" || key == "disk_io" || key == "network" || key == "host") {
             const auto* t = v.as_table();
             if (!t)

@@ -3,15 +3,25 @@
 // (CORVID_COLLECTOR_URL, CORVID_API_KEY), then command-line flags, each overriding the one before.
 // An invalid value is a config_error naming the key; main() prints it and exits with code 2.
 #include <boost/system/result.hpp>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/commands/command_policy.hpp"
+#include "agent/logs/logs_config.hpp"
 #include "agent/metrics/sampler.hpp"
 
 namespace corvid::agent {
+
+// [spool]: the on-disk spools of unsent metrics and logs (agent/SPOOL.md), under <state_dir>/spool.
+struct spool_settings {
+    std::uint64_t max_bytes = 64ull << 20;  // each stream; max_mb in the file
+    std::chrono::hours max_age{24 * 7};     // max_age_hours
+    bool sync = true;                       // fdatasync each record: survives a power cut, not only a crash
+};
 
 struct agent_config {
     std::string collector_url;   // ws://host:port/api/v1/agents/ws or wss://…
@@ -24,6 +34,8 @@ struct agent_config {
     std::string log_level = "info";
     sampler_options sampler;
     remote_policy remote; // [commands], [docker], collector_public_key: from the file only
+    logs_config logs;     // [logs]: from the file only
+    spool_settings spool; // [spool]
 };
 
 // What the command line asked for besides configuration.

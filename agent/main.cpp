@@ -14,7 +14,9 @@
 #include "agent/commands/command_dispatcher.hpp"
 #include "agent/config.hpp"
 #include "agent/docker/container_watcher.hpp"
+#include "agent/log_shipping.hpp"
 #include "agent/sampling.hpp"
+#include "agent/spooled_frames.hpp"
 #include "agent/uplink.hpp"
 #include "common/log.hpp"
 #include "common/service_notify.hpp"
@@ -68,6 +70,27 @@ identity_result command_identity(const agent_config& cfg)
     return std::optional<run_as_identity>(std::move(*id));
 }
 
+// A spool under <state_dir>/spool/<name>, opened (and recovered) before anything runs.
+std::optional<spool> open_spool(const agent_config& cfg, const std::string& name)
+{
+    spool_options o;
+    o.dir = cfg.state_dir + "/spool/" + name;
+    o.max_bytes = cfg.spool.max_bytes;
+    o.max_age = cfg.spool.max_age;
+    o.sync = cfg.spool.sync;
+    // Seqs of a fresh spool start at the clock (ms × 1000), so a wiped state dir never reuses a
+    // seq the collector has stored (logs are stored once per seq).
+    o.first_seq = static_cast<std::uint64_t>(now_unix_ms()) * 1000;
+    auto s = spool::open(o, now_unix_ms());
+    if (!s) {
+        log::error("cannot open the {} spool in {}: {} (state_dir must be writable by the agent)", name, o.dir,
+                   s.error().message());
+        return std::nullopt;
+    }
+    log::info("{} spool {}: {} unsent records ({} bytes)", name, o.dir, s->last_seq() - s->acked_seq(), s->bytes());
+    return std::move(*s);
+}
+
 int run_agent(const agent_config& cfg)
 {
     auto identity = command_identity(cfg);
@@ -75,9 +98,16 @@ int run_agent(const agent_config& cfg)
         log::error("{}", identity.error());
         return 2;
     }
+    auto metrics_spool = open_spool(cfg, "metrics");
+    if (!metrics_spool)
+        return 1;
     net::io_context io(1);
     metrics_sampler sampler(cfg.sampler);
-    outbox box;
+    spooled_stream metrics("metrics", std::move(*metrics_spool),
+                           [](const spooled_record& r, const std::string& server_id) {
+                               return metrics_frame(server_id, r.seq, r.payload);
+                           },
+                           /*live_capacity=*/8);
     uplink_settings us;
     us.collector_url = cfg.collector_url;
     us.api_key = cfg.api_key;
@@ -87,9 +117,23 @@ int run_agent(const agent_config& cfg)
     us.tls_pin_sha256 = cfg.tls_pin_sha256;
     us.hostname = host_name();
     us.agent_version = CORVID_VERSION;
-    uplink link(io.get_executor(), us, box);
-    sampling clock(io.get_executor(), sampler, box, std::chrono::seconds(cfg.interval_s),
-                   [&link] { link.notify_sample(); });
+    // Logs have a spool and a shipper of their own, only when a source is configured.
+    std::optional<spooled_stream> log_stream;
+    std::unique_ptr<log_shipping> shipping;
+    if (cfg.logs.any_source()) {
+        auto logs_spool = open_spool(cfg, "logs");
+        if (!logs_spool)
+            return 1;
+        log_stream.emplace("logs", std::move(*logs_spool),
+                     [](const spooled_record& r, const std::string&) { return std::string(log_payload_frame(r.payload)); },
+                     /*live_capacity=*/8);
+        shipping = std::make_unique<log_shipping>(io.get_executor(), *log_stream, cfg.logs, cfg.state_dir + "/log-positions");
+    }
+    std::vector<spooled_stream*> streams{&metrics};
+    if (log_stream)
+        streams.push_back(&*log_stream);
+    uplink link(io.get_executor(), us, streams);
+    sampling clock(io.get_executor(), sampler, metrics, std::chrono::seconds(cfg.interval_s));
 
     // Remote execution, only as far as this host's config allows (deny by default).
     command_dispatcher dispatcher(io.get_executor(), cfg.remote, std::move(*identity),
@@ -116,7 +160,7 @@ int run_agent(const agent_config& cfg)
     net::cancellation_signal watchdog_stop;
     net::co_spawn(io, watchdog_loop(), net::bind_cancellation_slot(watchdog_stop.slot(), net::detached));
     // When both loops have ended politely nothing else needs to wait for the deadline.
-    int running = containers ? 3 : 2;
+    int running = 2 + (containers ? 1 : 0) + (shipping ? 1 : 0);
     auto on_loop_end = [&](std::exception_ptr e) {
         if (e)
             std::rethrow_exception(e);
@@ -130,6 +174,8 @@ int run_agent(const agent_config& cfg)
     net::co_spawn(io, clock.run(), on_loop_end);
     if (containers)
         net::co_spawn(io, containers->run(), on_loop_end);
+    if (shipping)
+        net::co_spawn(io, shipping->run(), on_loop_end);
 
     signals.async_wait([&](boost::system::error_code ec, int sig) {
         if (ec)
@@ -141,6 +187,8 @@ int run_agent(const agent_config& cfg)
         dispatcher.stop(); // kills running commands' process groups; they still report if they can
         if (containers)
             containers->stop();
+        if (shipping)
+            shipping->stop();
         // Whatever has not finished politely by then is cut off: shutdown takes at most 2 s.
         hard_deadline.expires_after(std::chrono::milliseconds(1800));
         hard_deadline.async_wait([&io](boost::system::error_code e) {
@@ -150,7 +198,7 @@ int run_agent(const agent_config& cfg)
     });
     log::info("corvid-agent {} started: collector {}, interval {} s", CORVID_VERSION, cfg.collector_url, cfg.interval_s);
     // Ready once running: connecting may take a while (the collector may be down) and the
-    // samples wait in the outbox meanwhile, so startup does not depend on it.
+    // samples wait in the spool meanwhile, so startup does not depend on it.
     notify_ready("sending to " + cfg.collector_url);
     io.run();
     if (dispatcher.running() > 0) {

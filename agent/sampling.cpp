@@ -6,6 +6,7 @@
 #include "common/deadline.hpp"
 #include "common/log.hpp"
 #include "common/time_format.hpp"
+#include "proto/codec.hpp"
 
 namespace corvid::agent {
 
@@ -14,9 +15,8 @@ std::int64_t next_tick_ms(std::int64_t now_ms, std::int64_t interval_ms)
     return (now_ms / interval_ms + 1) * interval_ms;
 }
 
-sampling::sampling(net::any_io_executor ex, metrics_sampler& sampler, outbox& box, std::chrono::seconds interval,
-                   std::function<void()> on_sample)
-    : ex_(ex), sampler_(sampler), box_(box), interval_(interval), on_sample_(std::move(on_sample)), timer_(ex)
+sampling::sampling(net::any_io_executor ex, metrics_sampler& sampler, spooled_stream& metrics, std::chrono::seconds interval)
+    : ex_(ex), sampler_(sampler), metrics_(metrics), interval_(interval), timer_(ex)
 {
 }
 
@@ -54,8 +54,9 @@ net::awaitable<void> sampling::run()
             log::warn("sampling took {} ms, more than half the interval", took_ms);
         if (decorate_)
             decorate_(data);
-        box_.push(std::move(data));
-        on_sample_();
+        std::string payload = proto::encode_sample_data(data);
+        auto appending = metrics_.append(data.timestamp_ms, std::move(payload)); // named: GCC 12 (README)
+        co_await std::move(appending);
     }
 }
 

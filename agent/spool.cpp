@@ -188,6 +188,7 @@ boost::system::result<spool> spool::open(spool_options o, std::int64_t now_ms)
     spool s(std::move(o));
 
     const std::string ack_path = s.o_.dir + "/ack";
+    bool fresh = false;
     if (auto text = read_file(ack_path, 64)) {
         std::uint64_t v = 0;
         const auto r = std::from_chars(text->data(), text->data() + text->size(), v);
@@ -197,6 +198,8 @@ boost::system::result<spool> spool::open(spool_options o, std::int64_t now_ms)
             log::warn("spool: {} is not a number; treating nothing as acked (records are resent)", ack_path);
     } else if (text.error() != boost::system::errc::no_such_file_or_directory) {
         log::warn("spool: cannot read {}: {}; treating nothing as acked", ack_path, text.error().message());
+    } else {
+        fresh = true;
     }
 
     std::vector<std::uint64_t> names;
@@ -219,6 +222,12 @@ boost::system::result<spool> spool::open(spool_options o, std::int64_t now_ms)
         ::closedir(d);
     }
     std::sort(names.begin(), names.end());
+    if (fresh && names.empty() && s.o_.first_seq > 1) {
+        // Written now, so a crash before the first ack does not make seqs below first_seq look lost.
+        if (auto ec = write_file_atomic(ack_path, fmt::format("{}\n", s.o_.first_seq - 1), 0600))
+            return ec;
+        s.acked_ = s.o_.first_seq - 1;
+    }
 
     std::uint64_t highest = 0;
     for (const auto first : names) {

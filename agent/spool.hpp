@@ -41,6 +41,9 @@ struct spool_options {
                                              // can always bring the spool back under max_bytes
     bool sync = true;                        // fdatasync every append (a power cut loses nothing acked
                                              // as written); false only survives process crashes
+    std::uint64_t first_seq = 1;             // a fresh spool (no ack file, no segments) starts here;
+                                             // the agent passes Unix ms × 1000, so a wiped state dir
+                                             // never reuses a seq the collector has already stored
 };
 
 struct spool_record {

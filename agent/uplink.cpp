@@ -25,12 +25,23 @@ std::string trim(std::string s)
 }
 } // namespace
 
-uplink::uplink(net::any_io_executor ex, uplink_settings settings, outbox& box)
-    : ex_(ex), settings_(std::move(settings)), box_(box), wake_(ex), pause_(ex)
+uplink::uplink(net::any_io_executor ex, uplink_settings settings, std::vector<spooled_stream*> streams)
+    : ex_(ex), settings_(std::move(settings)), streams_(std::move(streams)), wake_(ex), pause_(ex)
 {
+    for (auto* s : streams_)
+        s->set_listeners([this] { notify(); },
+                         [this](proto::gap g) { send_control(proto::encode(g), /*droppable=*/false); });
 }
 
-void uplink::notify_sample() { wake_.cancel(); }
+void uplink::notify() { wake_.cancel(); }
+
+spooled_stream* uplink::stream_named(std::string_view name)
+{
+    for (auto* s : streams_)
+        if (s->name() == name)
+            return s;
+    return nullptr;
+}
 
 void uplink::send_control(std::string frame, bool droppable)
 {
@@ -101,10 +112,13 @@ net::awaitable<void> uplink::run()
                 const bool authenticated = co_await authenticate(**conn, key);
                 if (authenticated) {
                     backoff_.reset();
-                    box_.rewind();
+                    for (auto* s : streams_)
+                        s->outbox().on_connected();
                     if (handlers_.on_authenticated)
                         handlers_.on_authenticated(server_id_);
                     co_await session(**conn);
+                    for (auto* s : streams_)
+                        s->outbox().on_disconnected();
                     // Output chunks of a lost connection are stale; results wait for the next one.
                     std::erase_if(control_, [](const control_frame& f) { return f.droppable; });
                     if (!stopping_)
@@ -180,8 +194,10 @@ net::awaitable<void> uplink::receive_loop(ws_connection& conn, liveness& live)
             continue;
         }
         if (auto* a = std::get_if<proto::ack>(&*msg)) {
-            if (a->stream == "metrics")
-                box_.acknowledge(a->seq);
+            if (auto* stream = stream_named(a->stream)) {
+                stream->on_ack(a->seq);
+                wake_.cancel(); // the in-flight window may have room again
+            }
         } else if (std::holds_alternative<proto::ping>(*msg)) {
             pong_due_ = true;
             wake_.cancel();
@@ -197,13 +213,45 @@ net::awaitable<void> uplink::receive_loop(ws_connection& conn, liveness& live)
     }
 }
 
+// A live record of any stream (round robin), else a backlog record if the pace leaves room;
+// starts reading backlog pages that are needed. "" when there is nothing to send now.
+std::string uplink::next_stream_frame(token_bucket& pace)
+{
+    for (std::size_t i = 0; i < streams_.size(); ++i) {
+        auto* s = streams_[(next_stream_ + i) % streams_.size()];
+        if (auto r = s->outbox().next_live()) {
+            next_stream_ = (next_stream_ + i + 1) % streams_.size();
+            return s->frame(*r, server_id_);
+        }
+    }
+    const bool backlog_allowed = pace.available(limit_clock::now()) >= 1 + backlog_reserve;
+    for (auto* s : streams_) {
+        if (!s->outbox().backlog_remaining())
+            continue;
+        if (backlog_allowed) {
+            if (auto r = s->outbox().next_backlog())
+                return s->frame(*r, server_id_);
+        }
+        if (s->outbox().wants_page())
+            net::co_spawn(ex_, s->load_page(), net::detached); // wakes us through the stream's listener
+    }
+    return {};
+}
+
 net::awaitable<void> uplink::send_loop(ws_connection& conn)
 {
+    token_bucket pace(send_rate_per_s, send_burst, limit_clock::now());
     for (;;) {
         if (stopping_) {
             co_await (conn.close(close_code::going_away, "agent stopping") || abort_after(conn, close_deadline));
             conn.abort();
             co_return;
+        }
+        const auto wait = pace.wait_for(1, limit_clock::now());
+        if (wait > limit_clock::duration::zero()) {
+            wake_.expires_after(wait);
+            co_await wake_.async_wait(use_tuple);
+            continue;
         }
         std::string frame;
         if (pong_due_) {
@@ -215,20 +263,24 @@ net::awaitable<void> uplink::send_loop(ws_connection& conn)
         } else if (!control_.empty()) {
             frame = std::move(control_.front().text);
             control_.pop_front();
-        } else if (const auto* next = box_.next_unsent()) {
-            proto::metrics m = *next;
-            m.server_id = server_id_;
-            frame = proto::encode(m);
-            box_.mark_sent();
+        } else {
+            frame = next_stream_frame(pace);
         }
         if (frame.empty()) {
-            if (box_.dropped() != reported_dropped_) {
-                log::warn("outbox full: {} samples dropped so far (oldest first)", box_.dropped());
-                reported_dropped_ = box_.dropped();
+            // Backlog held back by the pace: come back when it allows; otherwise wait for work.
+            bool paced = false;
+            if (pace.available(limit_clock::now()) < 1 + backlog_reserve)
+                for (auto* s : streams_)
+                    paced = paced || s->outbox().has_page();
+            if (paced) {
+                wake_.expires_after(pace.wait_for(1 + backlog_reserve, limit_clock::now()));
+                co_await wake_.async_wait(use_tuple);
+            } else {
+                co_await wait_for_wake(wake_);
             }
-            co_await wait_for_wake(wake_);
             continue;
         }
+        pace.try_take(limit_clock::now());
         auto sent = co_await (conn.write(frame) || abort_after(conn, write_deadline));
         if (sent.index() != 0 || std::get<0>(sent)) {
             conn.abort();

@@ -1,7 +1,11 @@
 #pragma once
-// The agent's link to the collector: dial, authenticate, then concurrently send samples from the
-// outbox, read acks and commands, and keep a heartbeat; on any failure wait (backoff) and dial
-// again, forever, until stop(). Connection policy (backoff, liveness) lives in pure classes.
+// The agent's link to the collector: dial, authenticate, then concurrently send the spooled streams
+// (metrics, logs) and control frames, read acks and commands, and keep a heartbeat; on any failure
+// wait (backoff) and dial again, forever, until stop(). Connection policy (backoff, liveness, the
+// order of records in stream_outbox) lives in pure classes.
+// Sending order: pong/ping, control frames (command output and results, gaps), live records, then
+// the backlog. Everything sent is paced by a token bucket (send_rate) kept below the collector's
+// per-connection limit (PROTOCOL.md 8), and the backlog only uses what live traffic leaves.
 // Threading: io thread only. Cancellation: stop() ends run() within about a second, closing the
 // connection politely (1001) if one is open.
 #include <boost/asio/any_io_executor.hpp>
@@ -14,7 +18,8 @@
 
 #include "agent/backoff.hpp"
 #include "agent/liveness.hpp"
-#include "agent/outbox.hpp"
+#include "agent/spooled_stream.hpp"
+#include "common/token_bucket.hpp"
 #include "common/ws_connection.hpp"
 #include "proto/messages.hpp"
 
@@ -40,10 +45,17 @@ struct command_handlers {
 
 class uplink {
 public:
-    uplink(net::any_io_executor ex, uplink_settings settings, outbox& box);
+    // The streams must outlive the uplink; their listeners are set here.
+    uplink(net::any_io_executor ex, uplink_settings settings, std::vector<spooled_stream*> streams);
+
+    // Frames per second the agent sends at most (sustained, and in bursts): below the collector's
+    // 50/s, bursts of 1000, so pacing, not the collector, decides how fast a backlog drains.
+    static constexpr double send_rate_per_s = 45, send_burst = 200;
+    // Tokens the backlog leaves for live records and control frames.
+    static constexpr double backlog_reserve = 20;
 
     net::awaitable<void> run();
-    void notify_sample(); // a sample was pushed to the outbox
+    void notify(); // a stream has something to send
     void set_command_handlers(command_handlers h) { handlers_ = std::move(h); }
     // Queues a frame other than a sample (command output and results), sent ahead of samples.
     // Bound: max_control_frames. Droppable frames (output chunks) are refused when the queue is
@@ -61,11 +73,14 @@ private:
     net::awaitable<void> send_loop(ws_connection& conn);
     net::awaitable<void> heartbeat(ws_connection& conn, liveness& live);
     net::awaitable<void> pause(std::chrono::milliseconds d);
+    std::string next_stream_frame(token_bucket& pace);
+    spooled_stream* stream_named(std::string_view name);
     std::string read_api_key();
 
     net::any_io_executor ex_;
     uplink_settings settings_;
-    outbox& box_;
+    std::vector<spooled_stream*> streams_;
+    std::size_t next_stream_ = 0; // round robin over streams for live records
     backoff backoff_;
     net::steady_timer wake_;  // a condition variable: cancelled when the send loop has work
     net::steady_timer pause_; // backoff sleeps; cancelled by stop()
@@ -80,7 +95,6 @@ private:
     std::string server_id_;
     bool stopping_ = false;
     bool pong_due_ = false, ping_due_ = false;
-    std::uint64_t reported_dropped_ = 0;
 };
 
 } // namespace corvid::agent

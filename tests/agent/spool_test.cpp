@@ -137,6 +137,24 @@ TEST_SUITE("agent.spool")
         CHECK(s.append(11000, payload_of(11), 0).value() == 11);
     }
 
+    TEST_CASE("spool: a fresh spool starts at first_seq, kept across a crash before the first ack")
+    {
+        corvid::test::temp_dir dir;
+        auto o = opts(dir.file("spool"));
+        o.first_seq = 1'000'000;
+        {
+            auto s = open_ok(o);
+            CHECK(s.last_seq() == 999'999);
+            CHECK(s.append(1000, payload_of(1), 0).value() == 1'000'000);
+        } // no acknowledge: as if killed
+        o.first_seq = 5'000'000; // only a fresh spool takes it
+        auto s = open_ok(o);
+        CHECK(s.take_gaps().empty()); // nothing below first_seq looks lost
+        CHECK(s.acked_seq() == 999'999);
+        CHECK(all_unacked(s).size() == 1);
+        CHECK(s.append(2000, payload_of(2), 0).value() == 1'000'001);
+    }
+
     TEST_CASE("spool: acknowledge deletes wholly acked segments and survives a reopen")
     {
         corvid::test::temp_dir dir;

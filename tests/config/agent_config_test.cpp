@@ -157,6 +157,14 @@ sys = "/fixtures/sys"
             {"[host]\nproc = 1", "host.proc"},
             {"[host]\nsys = \"\"", "host.sys"},
             {"api_key = \"k\"\napi_key_file = \"/k\"", "api_key_file"},
+            {"spool = 1", "spool"},
+            {"[spool]\nmax_mb = 0", "spool.max_mb"},
+            {"[spool]\nmax_mb = 0.001", "spool.max_mb"},
+            {"[spool]\nmax_mb = \"64\"", "spool.max_mb"},
+            {"[spool]\nmax_age_hours = 0", "spool.max_age_hours"},
+            {"[spool]\nmax_age_hours = 1.5", "spool.max_age_hours"},
+            {"[spool]\nsync = 1", "spool.sync"},
+            {"[spool]\nsize = 1", "spool.size"},
         };
         for (const auto& c : cases) {
             CAPTURE(c.toml);
@@ -171,6 +179,17 @@ sys = "/fixtures/sys"
             CHECK(cfg.sampler.enabled.cpu);
             CHECK(cfg.sampler.paths.proc == "/proc");
         }
+    }
+
+    TEST_CASE("apply_agent_toml: [spool] bounds, fractional megabytes included")
+    {
+        agent_config cfg;
+        REQUIRE_FALSE(apply_agent_toml(cfg, "[spool]\nmax_mb = 128\nmax_age_hours = 24\nsync = false\n", "agent.toml"));
+        CHECK(cfg.spool.max_bytes == 128ull << 20);
+        CHECK(cfg.spool.max_age == std::chrono::hours(24));
+        CHECK_FALSE(cfg.spool.sync);
+        REQUIRE_FALSE(apply_agent_toml(cfg, "[spool]\nmax_mb = 0.5\n", "agent.toml"));
+        CHECK(cfg.spool.max_bytes == 512 * 1024);
     }
 
     TEST_CASE("apply_agent_toml: a wrong type names the key and the expected type, with its line")
@@ -478,7 +497,7 @@ api_key = "from-file"
         agent_config all;
         // Keys whose example is a placeholder, not a default.
         const auto e = apply_agent_toml(
-            all, corvid::test::uncomment_defaults(*text, {"api_key", "collector_public_key", "tls_pin_sha256"}),
+            all, corvid::test::uncomment_defaults(*text, {"api_key", "collector_public_key", "tls_pin_sha256", "path", "units"}),
             "agent.toml");
         REQUIRE_FALSE(e);
         const agent_config defaults;
@@ -502,10 +521,20 @@ api_key = "from-file"
         CHECK(all.remote.docker.enabled == off.docker.enabled);
         CHECK(all.remote.docker.socket == off.docker.socket);
         CHECK(all.remote.docker.actions == off.docker.actions);
+        CHECK(all.spool.max_bytes == defaults.spool.max_bytes);
+        CHECK(all.spool.max_age == defaults.spool.max_age);
+        CHECK(all.spool.sync == defaults.spool.sync);
+        CHECK(all.logs.rate_limit_per_s == defaults.logs.rate_limit_per_s);
+        CHECK(all.logs.max_message_bytes == defaults.logs.max_message_bytes);
+        CHECK(all.logs.journal.enabled == defaults.logs.journal.enabled);
+        CHECK(all.logs.journal.min_priority == defaults.logs.journal.min_priority);
+        CHECK(all.logs.journal.directory == defaults.logs.journal.directory);
         // Every optional key is listed in the example.
         const auto uncommented = corvid::test::uncomment_defaults(*text);
         for (const char* key : {"api_key", "interval_s", "state_dir", "ca_file", "log_level", "cpu", "memory",
-                                "disk_usage", "disk_io", "network", "load", "uptime", "include", "proc", "sys"}) {
+                                "disk_usage", "disk_io", "network", "load", "uptime", "include", "proc", "sys",
+                                "max_mb", "max_age_hours", "sync", "rate_limit_per_s", "max_message_bytes",
+                                "min_priority", "directory"}) {
             CAPTURE(key);
             CHECK(uncommented.find(std::string("\n") + key + " = ") != std::string::npos);
         }

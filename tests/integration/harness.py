@@ -95,11 +95,12 @@ class Collector(Process):
 
 
 class Agent(Process):
-    def __init__(self, collector_ws_url, api_key, log_path, interval=1, extra=()):
+    def __init__(self, collector_ws_url, api_key, log_path, state_dir, interval=1, extra=()):
         env = dict(os.environ)
         env["CORVID_API_KEY"] = api_key
+        self.state_dir = state_dir  # spools and log positions; the same dir again resumes them
         super().__init__([AGENT, "--collector-url", f"{collector_ws_url}/api/v1/agents/ws", "--interval",
-                          str(interval), "--log-level", "debug", *extra], log_path, env=env)
+                          str(interval), "--log-level", "debug", "--state-dir", state_dir, *extra], log_path, env=env)
 
 
 def run_cli(args, data_dir, stdin=None):
@@ -225,7 +226,10 @@ class CorvidTestCase(unittest.TestCase):
         return c
 
     def start_agent(self, collector_ws_url, api_key, name="agent", interval=1, extra=()):
-        a = Agent(collector_ws_url, api_key, os.path.join(self.tmp, f"{name}.log"), interval=interval, extra=extra)
+        """An agent named `name` keeps its state in the test's temp dir: starting one of the same name
+        again continues its spool, as a restarted service would."""
+        a = Agent(collector_ws_url, api_key, os.path.join(self.tmp, f"{name}.log"),
+                  os.path.join(self.tmp, f"{name}-state"), interval=interval, extra=extra)
         self.processes.append(a)
         return a
 

@@ -1,17 +1,22 @@
-"""Faults with real processes: the collector killed with SIGKILL while an agent streams, and a link
-black-holed (half-open) by a TCP proxy between agent and collector. After each, once the agent has
-caught up, the stored series holds every sampling instant exactly once: the agent samples on
-wall-clock multiples of its interval, keeps unacknowledged samples in its outbox and sends them
-again after reconnecting, and the collector stores each (server_id, timestamp) once.
-
-(Kill -9 of the agent itself needs the on-disk spool, which does not exist yet.)
+"""Faults with real processes: the collector killed with SIGKILL while an agent streams, the agent
+killed with SIGKILL while it spools, a link black-holed (half-open) by a TCP proxy, and a spool too
+small for an outage. After each, once the agent has caught up, the stored series holds every
+sampling instant exactly once: the agent samples on wall-clock multiples of its interval, writes
+every sample to its on-disk spool before sending it, replays what is unacknowledged after
+reconnecting (and after restarting), and the collector stores each (server_id, timestamp) once.
 """
+import asyncio
+import datetime
+import json
+import os
 import signal
 import socket
 import time
 import unittest
 
-from harness import CorvidTestCase, add_server, add_user, http, login, stored_timestamps, wait_until
+import websockets
+
+from harness import CorvidTestCase, add_server, add_user, frontend, http, login, stored_timestamps, wait_until
 from tcp_proxy import TcpProxy
 
 INTERVAL_MS = 1000
@@ -39,6 +44,12 @@ def series_faults(ts):
     return faults
 
 
+def iso_ms(text):
+    """'2026-01-01T00:00:05.000Z' -> Unix ms."""
+    return int(datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp() * 1000)
+
+
 def log_event(process, needles):
     text = process.log_text()
     return next((line for line in text.splitlines() if any(n in line for n in needles)), None)
@@ -54,8 +65,8 @@ class FaultTest(CorvidTestCase):
         return stored_timestamps(self.data_dir, self.sid)
 
     def wait_caught_up(self, since_ms, timeout):
-        """Waits until a sample taken 2 intervals after since_ms is stored. The agent sends its
-        outbox in seq order and the collector commits in order, so everything older is in by then."""
+        """Waits until a sample taken 2 intervals after since_ms is stored (live samples go first,
+        so callers wait for the replayed range itself before this)."""
         wait_until(lambda: (s := self.stamps()) and s[-1] >= since_ms + 2 * INTERVAL_MS, timeout,
                    interval=0.1, what=f"a sample newer than {since_ms + 2 * INTERVAL_MS}")
 
@@ -74,7 +85,7 @@ class FaultTest(CorvidTestCase):
         killed_at = now_ms()
         collector.stop(signal.SIGKILL)
         before = self.stamps()
-        # The agent keeps sampling into its outbox while nothing listens.
+        # The agent keeps sampling into its spool while nothing listens.
         wait_until(lambda: now_ms() >= killed_at + 5 * INTERVAL_MS, 10, what="5 intervals down")
 
         restarted = time.monotonic()
@@ -90,7 +101,184 @@ class FaultTest(CorvidTestCase):
         self.assert_every_instant_once(ts, killed_at)
         self.assertGreaterEqual(ts[-1] - before[-1], 5 * INTERVAL_MS)
         print(f"\n[figure] kill -9: {len(ts) - len(before)} samples after the kill, "
-              f"down {(restart_ms - killed_at) / 1000:.1f} s, outbox replayed {catch_up_s:.1f} s after restart")
+              f"down {(restart_ms - killed_at) / 1000:.1f} s, spool replayed {catch_up_s:.1f} s after restart")
+
+    def test_kill9_agent_while_it_spools_loses_nothing_it_sampled(self):
+        port = free_port()
+        collector = self.start_collector(port=port, name="collector-1")
+        agent = self.start_agent(collector.ws_url, self.server["api_key"], interval=1)
+        wait_until(lambda: len(self.stamps()) >= 3, 20, what="3 stored samples")
+        collector.stop(signal.SIGKILL)
+        before = self.stamps()
+
+        # The agent spools while the collector is gone, then dies mid-stream (SIGKILL: a record may
+        # be torn), restarts on the same state dir, spools some more, and only then the collector returns.
+        wait_until(lambda: now_ms() >= before[-1] + 4 * INTERVAL_MS, 10, what="4 intervals spooled")
+        agent.stop(signal.SIGKILL)
+        agent_killed_ms = now_ms()
+        time.sleep(1.5)
+        agent_restarted_ms = now_ms()
+        agent = self.start_agent(collector.ws_url, self.server["api_key"], interval=1)
+        wait_until(lambda: now_ms() >= agent_restarted_ms + 3 * INTERVAL_MS, 10, what="3 more intervals spooled")
+        collector = self.start_collector(port=port, name="collector-2")
+        restart_ms = now_ms()
+
+        # Sampled by the first agent (up to the instant before the kill: that one may be the torn
+        # record) and by the second one (from its first full interval): all of it arrives.
+        first = set(range(before[-1], agent_killed_ms - INTERVAL_MS, INTERVAL_MS))
+        second_start = (agent_restarted_ms // INTERVAL_MS + 2) * INTERVAL_MS
+        second = set(range(second_start, restart_ms - INTERVAL_MS, INTERVAL_MS))
+        wait_until(lambda: (first | second) <= set(self.stamps()), 40, interval=0.1,
+                   what="every sample spooled before and after the agent's SIGKILL")
+        self.wait_caught_up(restart_ms, 20)
+        ts = self.stamps()
+        self.assertEqual(len(ts), len(set(ts)), "no sample stored twice")
+        self.assertIn("spool", agent.log_text())
+        print(f"\n[figure] kill -9 agent: {len(first)} + {len(second)} samples spooled around the kill, "
+              f"all stored once after the collector returned")
+
+    def test_replayed_samples_are_history_not_live(self):
+        add_user(self.data_dir, "admin", "admin")
+        port = free_port()
+        collector = self.start_collector(port=port, name="collector-1")
+        self.start_agent(collector.ws_url, self.server["api_key"], interval=1)
+        wait_until(lambda: len(self.stamps()) >= 2, 20, what="2 stored samples")
+        collector.stop(signal.SIGKILL)
+        down_ms = now_ms()
+        time.sleep(6)
+        collector = self.start_collector(port=port, name="collector-2")
+        token = login(collector.url)
+        up_ms = now_ms()
+
+        async def watch():
+            ws, reply = await frontend(collector.ws_url, self.sid, token)
+            self.assertEqual(reply["type"], "auth_success")
+            pushed = []
+            deadline = time.monotonic() + 6
+            while time.monotonic() < deadline:
+                try:
+                    msg = json.loads(await asyncio.wait_for(ws.recv(), deadline - time.monotonic()))
+                except asyncio.TimeoutError:
+                    break
+                if msg["type"] == "metrics":
+                    pushed.append(msg["data"]["timestamp"])
+            await ws.close()
+            return pushed
+
+        pushed = self.run_async(watch())
+        hole = set(range((down_ms // INTERVAL_MS + 1) * INTERVAL_MS, up_ms - INTERVAL_MS, INTERVAL_MS))
+        wait_until(lambda: hole <= set(self.stamps()), 30, interval=0.1, what="the outage replayed")
+        self.assertGreaterEqual(len(pushed), 3)
+        # ISO timestamps of one format sort as text: each pushed sample is newer than the one before.
+        self.assertEqual(pushed, sorted(set(pushed)), "a replayed (older) sample was pushed as live")
+
+    def test_a_spool_too_small_for_the_outage_reports_a_gap(self):
+        add_user(self.data_dir, "admin", "admin")
+        port = free_port()
+        collector = self.start_collector(port=port, name="collector-1")
+        config = os.path.join(self.tmp, "agent.toml")
+        with open(config, "w") as f:
+            f.write("[spool]\nmax_mb = 0.008\n")  # 8 KiB: a handful of ~1 KB samples
+        self.start_agent(collector.ws_url, self.server["api_key"], interval=1, extra=("--config", config))
+        wait_until(lambda: len(self.stamps()) >= 2, 20, what="2 stored samples")
+        collector.stop(signal.SIGKILL)
+        down_ms = now_ms()
+        time.sleep(15)
+        collector = self.start_collector(port=port, name="collector-2")
+        token = login(collector.url)
+
+        def gaps():
+            status, body, _ = http("GET", f"{collector.url}/api/v1/servers/{self.sid}/gaps", token=token)
+            self.assertEqual(status, 200)
+            return body["gaps"]
+
+        wait_until(gaps, 20, what="a gap reported by the agent")
+        self.wait_caught_up(now_ms(), 20)
+        found = gaps()
+        stored = self.stamps()
+        dropped = set()
+        for g in found:
+            self.assertEqual((g["stream"], g["reason"]), ("metrics", "spool_limit"))
+            self.assertEqual(g["last_seq"] - g["first_seq"] + 1, g["count"])
+            first, last = iso_ms(g["from"]), iso_ms(g["to"])
+            self.assertEqual((last - first) // INTERVAL_MS + 1, g["count"], "one sample per interval in a gap")
+            dropped |= set(range(first, last + 1, INTERVAL_MS))
+        # A hole in the stored series is exactly what the gaps report: nothing missing silently,
+        # and nothing reported dropped is stored.
+        every = set(range(stored[0], stored[-1] + 1, INTERVAL_MS))
+        self.assertEqual(every - set(stored), dropped)
+        self.assertEqual(len(stored), len(set(stored)))
+        print(f"\n[figure] 8 KiB spool, {(now_ms() - down_ms) / 1000:.0f} s outage: {len(dropped)} samples "
+              f"dropped in {len(found)} reported gaps, {len(every & set(stored))} stored, none missing silently")
+
+    def test_stalled_frontends_during_a_log_burst_keep_the_collector_bounded(self):
+        add_user(self.data_dir, "admin", "admin")
+        collector = self.start_collector()
+        token = login(collector.url)
+        entry = {"timestamp": "2026-01-01T00:00:00.000Z", "level": "INFO", "source": "/var/log/burst.log",
+                 "message": "x" * 300}
+        batches, per_batch = 120, 500
+
+        def rss_kib():
+            with open(f"/proc/{collector.proc.pid}/status") as f:
+                return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+        async def scenario():
+            # Frontends that read one message and then nothing: the library stops reading from
+            # the socket (max_queue=1), so their TCP buffers fill and the collector's queues are all
+            # that could grow.
+            stalled = []
+            for path in ["logs"] * 6 + ["metrics"] * 2:
+                ws = await websockets.connect(f"{collector.ws_url}/api/v1/ws/{path}/{self.sid}", max_queue=1,
+                                              read_limit=4096, write_limit=4096)
+                await ws.send(json.dumps({"type": "auth", "token": token}))
+                stalled.append(ws)
+            reader, _ = await frontend(collector.ws_url, self.sid, token, path="logs")
+            await asyncio.sleep(0.5)
+            before = rss_kib()
+
+            agent = await websockets.connect(f"{collector.ws_url}/api/v1/agents/ws", max_size=None)
+            await agent.send(json.dumps({"type": "auth", "api_key": self.server["api_key"], "agent_version": "t",
+                                         "hostname": "burst"}))
+            self.assertEqual(json.loads(await agent.recv())["type"], "auth_success")
+            acked, received, dropped, peak = 0, 0, 0, before
+            for seq in range(1, batches + 1):
+                await agent.send(json.dumps({"type": "log", "seq": seq, "entries": [entry] * per_batch}))
+                if seq % 10 == 0:  # stay well inside the agent message rate limit
+                    await asyncio.sleep(0.25)
+                    peak = max(peak, rss_kib())
+            # Ingest is not slowed by the stalled sockets: every batch is acked.
+            while acked < batches:
+                msg = json.loads(await asyncio.wait_for(agent.recv(), 30))
+                if msg["type"] == "ack" and msg.get("stream") == "logs":
+                    acked = msg["seq"]
+            # The reading subscriber saw entries and, where it fell behind, a count instead.
+            deadline = time.monotonic() + 10
+            while received + dropped < batches * per_batch and time.monotonic() < deadline:
+                try:
+                    msg = json.loads(await asyncio.wait_for(reader.recv(), 2))
+                except asyncio.TimeoutError:
+                    break
+                if msg["type"] == "log":
+                    received += 1
+                elif msg["type"] == "dropped":
+                    dropped += msg["count"]
+            peak = max(peak, rss_kib())
+            for ws in stalled + [reader, agent]:
+                ws.transport.abort()  # a stalled socket cannot finish a close handshake
+            return before, peak, received, dropped
+
+        before, peak, received, dropped = self.run_async(scenario(), timeout=120)
+        burst_mib = batches * per_batch * len(json.dumps(entry)) / 2**20
+        growth_mib = (peak - before) / 1024
+        self.assertGreater(received, 0)
+        self.assertEqual(received + dropped, batches * per_batch, "every entry reached the reader or was counted")
+        # Unbounded queues would hold the burst once per stalled socket (6 × ~{burst_mib:.0f} MiB).
+        self.assertLess(growth_mib, 48, f"collector RSS grew {growth_mib:.1f} MiB during a {burst_mib:.0f} MiB burst")
+        self.assertIsNone(collector.proc.poll())
+        print(f"\n[figure] {batches * per_batch} log entries ({burst_mib:.0f} MiB) with 8 stalled frontends: collector "
+              f"RSS {before / 1024:.0f} -> peak {peak / 1024:.0f} MiB; the reading subscriber got {received}, "
+              f"{dropped} counted as dropped")
 
     def test_blackholed_link_is_detected_and_the_gap_is_replayed(self):
         add_user(self.data_dir, "admin", "admin")
@@ -128,7 +316,7 @@ class FaultTest(CorvidTestCase):
 
     def test_collector_frees_a_half_open_agent_link_and_shows_the_server_offline(self):
         # The collector ends a half-open agent link after three of the agent's intervals plus 2 s
-        # (PROTOCOL.md 3.7: 5 s at interval 1); the proxy refuses new connections meanwhile, so no
+        # (PROTOCOL.md 3.9: 5 s at interval 1); the proxy refuses new connections meanwhile, so no
         # newer link replaces it. Without that rule only the 30 s WebSocket idle timeout would.
         add_user(self.data_dir, "admin", "admin")
         collector = self.start_collector()
