@@ -240,7 +240,7 @@ std::string uplink::next_stream_frame(token_bucket& pace)
 
 net::awaitable<void> uplink::send_loop(ws_connection& conn)
 {
-    token_bucket pace(send_rate_per_s, send_burst, limit_clock::now());
+    token_bucket pace(proto::agent_send_rate_per_s, proto::agent_send_burst, limit_clock::now());
     for (;;) {
         if (stopping_) {
             co_await (conn.close(close_code::going_away, "agent stopping") || abort_after(conn, close_deadline));

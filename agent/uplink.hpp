@@ -48,10 +48,8 @@ public:
     // The streams must outlive the uplink; their listeners are set here.
     uplink(net::any_io_executor ex, uplink_settings settings, std::vector<spooled_stream*> streams);
 
-    // Frames per second the agent sends at most (sustained, and in bursts): below the collector's
-    // 50/s, bursts of 1000, so pacing, not the collector, decides how fast a backlog drains.
-    static constexpr double send_rate_per_s = 45, send_burst = 200;
-    // Tokens the backlog leaves for live records and control frames.
+    // Tokens the backlog leaves for live records and control frames (everything is paced at
+    // proto::agent_send_rate_per_s).
     static constexpr double backlog_reserve = 20;
 
     net::awaitable<void> run();

@@ -43,6 +43,9 @@ inline constexpr std::uint32_t max_command_timeout_s = 86400;
 // Logs (PROTOCOL.md, section 11): one entry's message (bytes after unescaping; agents cut longer
 // lines and set `truncated`), entries per `log` message, and the history a logs subscriber may ask for.
 inline constexpr std::size_t max_log_message_bytes = 64 * 1024;
+// What an agent sends at most on one connection, every message counted (PROTOCOL.md 8): below the
+// collector's limit (50/s, bursts of 1000), so pacing, never the collector, bounds a replay.
+inline constexpr double agent_send_rate_per_s = 45, agent_send_burst = 200;
 inline constexpr std::size_t max_log_entries = 1000;
 inline constexpr std::int64_t max_log_history = 1000;
 

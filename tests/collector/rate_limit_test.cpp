@@ -1,4 +1,5 @@
 #include "collector/limits/rate_limit.hpp"
+#include "proto/codec.hpp"
 
 #include <doctest/doctest.h>
 
@@ -22,6 +23,18 @@ TEST_SUITE("collector.rate_limit")
         for (int i = 0; i < 5; ++i)
             CHECK(b.try_take(t0 + 1h));
         CHECK_FALSE(b.try_take(t0 + 1h));
+    }
+
+    TEST_CASE("token_bucket: wait_for says when tokens will be there")
+    {
+        token_bucket b(10, 5, t0);
+        CHECK(b.wait_for(5, t0) == limit_clock::duration::zero());
+        for (int i = 0; i < 5; ++i)
+            REQUIRE(b.try_take(t0));
+        CHECK(b.available(t0) == doctest::Approx(0));
+        CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(b.wait_for(1, t0)).count() == 100);
+        CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(b.wait_for(2.5, t0 + 50ms)).count() == 200);
+        CHECK(b.wait_for(1, t0 + 100ms) == limit_clock::duration::zero());
     }
 
     TEST_CASE("token_bucket: retry_after is whole seconds, at least 1")
@@ -83,12 +96,26 @@ TEST_SUITE("collector.rate_limit")
         CHECK(l.on_message(t0 + 5600ms) == rate_verdict::drop);
     }
 
-    TEST_CASE("message_rate_limiter: agent policy covers an outbox replay and closes at once beyond it")
+    TEST_CASE("message_rate_limiter: an agent pacing itself as PROTOCOL.md 8 says is never refused")
+    {
+        // The agent's own bucket (proto::agent_send_*), sending as fast as it lets it for ten
+        // minutes: a whole backlog replay. The collector's limit must never trip.
+        message_rate_limiter collector(agent_message_rate, t0);
+        token_bucket agent(corvid::proto::agent_send_rate_per_s, corvid::proto::agent_send_burst, t0);
+        int sent = 0;
+        for (auto t = t0; t < t0 + 600s; t += 1ms) {
+            while (agent.try_take(t)) {
+                REQUIRE(collector.on_message(t) == rate_verdict::allow);
+                ++sent;
+            }
+        }
+        CHECK(sent >= 45 * 600);
+    }
+
+    TEST_CASE("message_rate_limiter: agent policy closes at once beyond its burst")
     {
         message_rate_limiter l(agent_message_rate, t0);
-        for (int i = 0; i < 720; ++i) // a full outbox (an hour at 5 s) replayed at once
-            CHECK(l.on_message(t0) == rate_verdict::allow);
-        for (int i = 720; i < 1000; ++i)
+        for (int i = 0; i < 1000; ++i)
             CHECK(l.on_message(t0) == rate_verdict::allow);
         CHECK(l.on_message(t0) == rate_verdict::close);
     }
