@@ -239,11 +239,9 @@ net::awaitable<http_response> command_request::get_command()
 net::awaitable<http_response> command_request::containers()
 {
     const std::string id = route_.server_id;
-    auto server = co_await a_.store.read([&](storage& s) { return s.find_server(id); });
-    if (!server)
-        co_return error(status::service_unavailable, "storage unavailable");
-    if (!*server)
-        co_return error(status::not_found, "no such server");
+    auto missing = co_await server_missing(a_, req_, id);
+    if (missing)
+        co_return std::move(*missing);
     std::optional<proto::sample_data> latest;
     if (auto live = a_.hub.latest(id))
         latest = live->data();

@@ -90,11 +90,9 @@ private:
 net::awaitable<http_response> log_request::handle()
 {
     const std::string id = route_.server_id;
-    auto server = co_await a_.store.read([&](storage& s) { return s.find_server(id); });
-    if (!server)
-        co_return error(status::service_unavailable, "storage unavailable");
-    if (!*server)
-        co_return error(status::not_found, "no such server");
+    auto missing = co_await server_missing(a_, req_, id);
+    if (missing)
+        co_return std::move(*missing);
     http_response res;
     if (route_.id == route_id::server_logs)
         res = co_await logs();

@@ -307,11 +307,9 @@ net::awaitable<http_response> request_context::metrics()
     if (from > to)
         co_return error(status::bad_request, "'from' is after 'to'");
     const std::string id = route_.server_id;
-    auto server = co_await a_.store.read([&](storage& s) { return s.find_server(id); });
-    if (!server)
-        co_return error(status::service_unavailable, "storage unavailable");
-    if (!*server)
-        co_return error(status::not_found, "no such server");
+    auto missing = co_await server_missing(a_, req_, id);
+    if (missing)
+        co_return std::move(*missing);
     // `to` covers its whole second. The body (up to 10,000 samples) is assembled on the reader thread.
     auto body = co_await a_.store.read([&](storage& s) -> storage_result<std::string> {
         auto rows = s.samples_between(id, from * 1000, to * 1000 + 999, limit);
@@ -356,6 +354,16 @@ http_response json_response(const http_request& req, status s, std::string body)
 http_response error_response(const http_request& req, status s, std::string_view message)
 {
     return json_response(req, s, error_body(message));
+}
+
+net::awaitable<std::optional<http_response>> server_missing(app& a, const http_request& req, const std::string& id)
+{
+    auto server = co_await a.store.read([&](storage& s) { return s.find_server(id); });
+    if (!server)
+        co_return error_response(req, status::service_unavailable, "storage unavailable");
+    if (!*server)
+        co_return error_response(req, status::not_found, "no such server");
+    co_return std::nullopt;
 }
 
 net::awaitable<http_response> handle_rest(app& a, const http_request& req, const route_match& route,

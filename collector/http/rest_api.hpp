@@ -6,6 +6,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <optional>
 
 #include "collector/app.hpp"
 #include "collector/http/router.hpp"
@@ -21,5 +22,9 @@ net::awaitable<http_response> handle_rest(app& a, const http_request& req, const
 // A JSON response with the headers every API response carries.
 http_response json_response(const http_request& req, boost::beast::http::status status, std::string body);
 http_response error_response(const http_request& req, boost::beast::http::status status, std::string_view message);
+
+// For routes about one server: the 404 ("no such server") or 503 ("storage unavailable") to answer
+// when server `id` cannot be found, nullopt when it exists. `id` must outlive the call.
+net::awaitable<std::optional<http_response>> server_missing(app& a, const http_request& req, const std::string& id);
 
 } // namespace corvid::collector
