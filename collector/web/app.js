@@ -2,8 +2,8 @@
 // Plain JS served by the collector itself (strict CSP: no inline code or styles, same origin only).
 // The token lives in sessionStorage (this tab only), never in a cookie or localStorage.
 // Classic scripts sharing one global scope, run in this order: app.js (this file: helpers, REST,
-// session, routing, metrics), commands.js and containers.js (panels of the server view, registered
-// in serverPanels), audit.js (the admin's audit log). Routing starts once all of them have run.
+// session, routing, metrics), commands.js, containers.js and logs.js (panels of the server view,
+// registered in serverPanels), audit.js (the admin's audit log). Routing starts once all have run.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
