@@ -397,7 +397,8 @@ void spool::drop_front()
                 ::close(fd);
         }
         dropped_ += g.count;
-        log::warn("spool: over its bounds; dropping {} unacked records (seq {}..{})", g.count, g.first_seq, g.last_seq);
+        log::warn("spool {}: over its bounds; dropping {} unsent records (seq {}..{}), reported as a gap", o_.dir, g.count,
+                  g.first_seq, g.last_seq);
         add_gap(g);
     }
     if (segments_.size() == 1)

@@ -67,12 +67,10 @@ net::awaitable<bool> spooled_stream::append(std::int64_t timestamp_ms, std::stri
 
 void spooled_stream::appended(std::vector<spooled_record> records, std::vector<spool_gap> gaps)
 {
-    for (const auto& g : gaps) {
-        log::warn("{} spool full or too old: dropped {} unsent records (seq {}-{})", name_, g.count, g.first_seq,
-                  g.last_seq);
+    // The spool has logged each drop.
+    for (const auto& g : gaps)
         if (on_gap_)
             on_gap_(to_gap_message(name_, g));
-    }
     for (auto& r : records)
         outbox_.on_appended(std::move(r));
     if (!records.empty() && on_ready_)
