@@ -27,6 +27,9 @@ AGENT = os.path.join(BUILD_DIR, "agent", "corvid-agent")
 ADMIN_PASSWORD = "admin-password-1"
 # What AddressSanitizer, LeakSanitizer and UBSan write when they find something.
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+# scripts/test-sanitizers exports ASAN_OPTIONS: the binaries are instrumented, so memory figures
+# (RSS, with ASan's shadow and quarantine) mean nothing there.
+SANITIZED = "ASAN_OPTIONS" in os.environ
 
 
 def wait_until(predicate, timeout=15.0, interval=0.05, what="condition"):

@@ -16,7 +16,7 @@ import unittest
 
 import websockets
 
-from harness import CorvidTestCase, add_server, add_user, frontend, http, login, stored_timestamps, wait_until
+from harness import SANITIZED, CorvidTestCase, add_server, add_user, frontend, http, login, stored_timestamps, wait_until
 from tcp_proxy import TcpProxy
 
 INTERVAL_MS = 1000
@@ -273,8 +273,10 @@ class FaultTest(CorvidTestCase):
         growth_mib = (peak - before) / 1024
         self.assertGreater(received, 0)
         self.assertEqual(received + dropped, batches * per_batch, "every entry reached the reader or was counted")
-        # Unbounded queues would hold the burst once per stalled socket (6 × ~{burst_mib:.0f} MiB).
-        self.assertLess(growth_mib, 48, f"collector RSS grew {growth_mib:.1f} MiB during a {burst_mib:.0f} MiB burst")
+        # Unbounded queues would hold the burst once per stalled socket (6 × 23 MiB). Under ASan the
+        # allocator's quarantine keeps freed memory resident, so the figure is not checked there.
+        if not SANITIZED:
+            self.assertLess(growth_mib, 48, f"collector RSS grew {growth_mib:.1f} MiB during a {burst_mib:.0f} MiB burst")
         self.assertIsNone(collector.proc.poll())
         print(f"\n[figure] {batches * per_batch} log entries ({burst_mib:.0f} MiB) with 8 stalled frontends: collector "
               f"RSS {before / 1024:.0f} -> peak {peak / 1024:.0f} MiB; the reading subscriber got {received}, "
