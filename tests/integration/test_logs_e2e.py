@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import unittest
 import urllib.parse
@@ -142,10 +143,39 @@ class LogsEndToEnd(CorvidTestCase):
         errors = [e["message"] for e in self.search(level="WARN") if e["message"].startswith("e2e-")]
         self.assertEqual(errors, ["e2e-3 [error] something failed"])
 
+    def watch_live(self, search):
+        """Collects the live log messages matching `search` on a socket of its own (a thread), until
+        the returned stop() is called; stop() returns the messages."""
+        got, ready, done = [], threading.Event(), threading.Event()
+
+        async def run():
+            ws, _ = await frontend(self.collector.ws_url, self.sid, self.token, path="logs")
+            await ws.send(json.dumps({"type": "subscribe", "search": search}))
+            ready.set()
+            while not done.is_set():
+                try:
+                    msg = json.loads(await asyncio.wait_for(ws.recv(), 0.2))
+                except asyncio.TimeoutError:
+                    continue
+                if msg["type"] in ("log", "dropped"):
+                    got.append(msg)
+            await ws.close()
+
+        thread = threading.Thread(target=lambda: asyncio.run(run()), daemon=True)
+        thread.start()
+        ready.wait(10)
+
+        def stop():
+            done.set()
+            thread.join(10)
+            return got
+        return stop
+
     def test_lines_written_while_the_agent_is_down_arrive_once_after_sigterm_and_sigkill(self):
         app = os.path.join(self.logs, "app.log")
         agent = self.start_logging_agent()
         self.wait_agent_following(agent, app)
+        stop_watching = self.watch_live("restart-")
         expected = []
         for round_, sig in enumerate((signal.SIGTERM, signal.SIGKILL, signal.SIGKILL)):
             before = [f"restart-{round_}-before-{i}" for i in range(50)]
@@ -161,6 +191,10 @@ class LogsEndToEnd(CorvidTestCase):
             self.wait_for_messages(f"restart-{round_}-down-", 50)
         time.sleep(1.5)  # anything that would arrive twice has arrived by now
         self.assert_each_once("restart-", expected)
+        live = stop_watching()
+        self.assertEqual([m["type"] for m in live if m["type"] != "log"], [], "a reading viewer loses nothing")
+        self.assertEqual(sorted(m["data"]["message"] for m in live), sorted(expected),
+                         "the live socket saw each line exactly once too")
 
     def test_a_flood_is_cut_to_the_rate_limit_with_a_dropped_entry(self):
         app = os.path.join(self.logs, "flood.log")
