@@ -96,16 +96,15 @@ void log_shipping::restore(state& st, spool& s)
     }
 }
 
-log_shipping::poll_result log_shipping::poll(state& st, spool& s, bool flush_now)
+// Reads into the pending batch in steps that cannot overflow it, however the next entries escape.
+void log_shipping::read_pending(state& st, std::int64_t now)
 {
-    const std::int64_t now = now_unix_ms();
-    // Read in steps that cannot overflow the batch, however the next entries escape.
     while (st.pending.size() < max_batch_entries && st.pending_bytes + st.worst_entry_bytes <= max_batch_bytes) {
         const std::size_t room = std::min(max_batch_entries - st.pending.size(),
                                           (max_batch_bytes - st.pending_bytes) / st.worst_entry_bytes);
         auto got = st.reader.read(now, room);
         if (got.empty())
-            break;
+            return;
         if (st.pending.empty())
             st.first_pending_ms = now;
         for (auto& e : got) {
@@ -113,30 +112,48 @@ log_shipping::poll_result log_shipping::poll(state& st, spool& s, bool flush_now
             st.pending.push_back(std::move(e));
         }
     }
-    poll_result out;
-    if (st.pending.empty())
-        return out;
-    const bool full = st.pending.size() >= max_batch_entries || st.pending_bytes + st.worst_entry_bytes > max_batch_bytes;
-    if (!full && !flush_now && now - st.first_pending_ms < max_batch_delay.count())
-        return out;
+}
 
-    proto::log_batch batch;
-    batch.seq = s.last_seq() + 1; // the seq append gives this record
-    batch.entries = std::move(st.pending);
-    const std::string snapshot = st.reader.positions_snapshot();
-    std::string payload = log_payload(snapshot, proto::encode(batch));
-    st.pending.clear();
-    st.pending_bytes = 0;
-    auto seq = s.append(now, payload, now);
-    out.gaps = s.take_gaps();
-    if (!seq) {
-        log::error("cannot write {} log lines to the spool: {}; they are lost", batch.entries.size(),
-                   seq.error().message());
-        return out;
+log_shipping::poll_result log_shipping::poll(state& st, spool& s, bool flush_now)
+{
+    const std::int64_t now = now_unix_ms();
+    poll_result out;
+    std::string snapshot; // the positions after the last batch written in this poll
+    // Several batches per poll while the sources have more, so a busy host is not held to one
+    // batch per poll interval. A batch is cut only when everything read so far is in it: its
+    // positions then cover exactly what is spooled.
+    for (std::size_t n = 0; n < max_batches_per_poll; ++n) {
+        read_pending(st, now);
+        if (st.pending.empty())
+            break;
+        const bool full =
+            st.pending.size() >= max_batch_entries || st.pending_bytes + st.worst_entry_bytes > max_batch_bytes;
+        if (!full && !flush_now && now - st.first_pending_ms < max_batch_delay.count())
+            break;
+        proto::log_batch batch;
+        batch.seq = s.last_seq() + 1; // the seq append gives this record
+        batch.entries = std::move(st.pending);
+        std::string positions = st.reader.positions_snapshot();
+        std::string payload = log_payload(positions, proto::encode(batch));
+        st.pending.clear();
+        st.pending_bytes = 0;
+        auto seq = s.append(now, payload, now);
+        if (!seq) {
+            log::error("cannot write {} log lines to the spool: {}; they are lost", batch.entries.size(),
+                       seq.error().message());
+            break;
+        }
+        snapshot = std::move(positions);
+        out.records.push_back({*seq, now, std::move(payload)});
+        if (!full)
+            break; // cut because it was due: the sources had nothing more
     }
-    if (auto ec = write_file_atomic(st.positions_path, fmt::format("{}\n{}", *seq, snapshot), 0600))
-        log::warn("cannot save log positions to {}: {}", st.positions_path, ec.message());
-    out.records.push_back({*seq, now, std::move(payload)});
+    out.gaps = s.take_gaps();
+    // Once per poll: the spool's last record holds the same positions until it is acked.
+    if (!out.records.empty()) {
+        if (auto ec = write_file_atomic(st.positions_path, fmt::format("{}\n{}", out.records.back().seq, snapshot), 0600))
+            log::warn("cannot save log positions to {}: {}", st.positions_path, ec.message());
+    }
     return out;
 }
 
