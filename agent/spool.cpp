@@ -30,6 +30,7 @@ public:
         case spool_errc::bad_options: return "invalid spool options";
         case spool_errc::payload_too_large: return "spool record payload too large";
         case spool_errc::corrupt_segment: return "spool segment changed on disk";
+        case spool_errc::seq_exhausted: return "spool seqs exhausted";
         }
         return "unknown spool error";
     }
@@ -96,7 +97,7 @@ bool read_record(int fd, std::uint64_t file_size, std::uint64_t off, std::uint64
     out.seq = get_u64(h + 8);
     out.ts = static_cast<std::int64_t>(get_u64(h + 16));
     if (get_u32(h) != spool::magic || out.length > spool::max_payload || out.seq != expected_seq ||
-        off + spool::header_bytes + out.length > file_size)
+        out.seq > spool::max_seq || off + spool::header_bytes + out.length > file_size)
         return false;
     if (payload == nullptr)
         return true;
@@ -113,7 +114,7 @@ bool parse_segment_name(std::string_view name, std::uint64_t& seq)
     if (!std::all_of(name.begin(), name.begin() + 20, [](char c) { return c >= '0' && c <= '9'; }))
         return false;
     const auto r = std::from_chars(name.data(), name.data() + 20, seq);
-    return r.ec == std::errc() && seq > 0;
+    return r.ec == std::errc() && seq > 0 && seq <= spool::max_seq;
 }
 
 void fsync_dir(const std::string& dir)
@@ -180,7 +181,7 @@ std::string spool::segment_path(std::uint64_t first_seq) const { return fmt::for
 
 boost::system::result<spool> spool::open(spool_options o, std::int64_t now_ms)
 {
-    if (o.dir.empty() || o.max_bytes < min_max_bytes)
+    if (o.dir.empty() || o.max_bytes < min_max_bytes || o.first_seq == 0 || o.first_seq > max_seq)
         return make_error_code(spool_errc::bad_options);
     o.segment_bytes = std::clamp<std::uint64_t>(o.segment_bytes, header_bytes + 1, o.max_bytes / 2);
     if (auto ec = make_directories(o.dir, 0700))
@@ -192,10 +193,10 @@ boost::system::result<spool> spool::open(spool_options o, std::int64_t now_ms)
     if (auto text = read_file(ack_path, 64)) {
         std::uint64_t v = 0;
         const auto r = std::from_chars(text->data(), text->data() + text->size(), v);
-        if (r.ec == std::errc())
+        if (r.ec == std::errc() && v <= max_seq)
             s.acked_ = v;
         else
-            log::warn("spool: {} is not a number; treating nothing as acked (records are resent)", ack_path);
+            log::warn("spool: {} does not hold a seq; treating nothing as acked (records are resent)", ack_path);
     } else if (text.error() != boost::system::errc::no_such_file_or_directory) {
         log::warn("spool: cannot read {}: {}; treating nothing as acked", ack_path, text.error().message());
     } else {
@@ -310,6 +311,8 @@ boost::system::result<std::uint64_t> spool::append(std::int64_t timestamp_ms, st
     const std::uint64_t rec = header_bytes + payload.size();
     if (payload.size() > max_payload || rec > o_.max_bytes / 2)
         return make_error_code(spool_errc::payload_too_large);
+    if (last_seq_ >= max_seq)
+        return make_error_code(spool_errc::seq_exhausted);
     const std::uint64_t seq = last_seq_ + 1;
     const std::int64_t oldest_kept = now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(o_.max_age).count();
 

@@ -26,9 +26,10 @@
 namespace corvid::agent {
 
 enum class spool_errc {
-    bad_options = 1,   // empty dir, or max_bytes below min_max_bytes
+    bad_options = 1,   // empty dir, max_bytes below min_max_bytes, first_seq 0 or above max_seq
     payload_too_large, // above max_payload, or above half of max_bytes
     corrupt_segment,   // a record that passed the checks at open no longer does (disk changed under us)
+    seq_exhausted,     // last_seq() reached max_seq (only a damaged state could get it there)
 };
 const boost::system::error_category& spool_category();
 boost::system::error_code make_error_code(spool_errc e);
@@ -65,6 +66,9 @@ public:
     static constexpr std::size_t header_bytes = 28;
     static constexpr std::size_t max_payload = 1 << 20;
     static constexpr std::uint64_t min_max_bytes = 4096;
+    // Seqs stay below 2^63 (a fresh spool starts near 2^50.7: Unix ms × 1000), so they can never
+    // wrap; a larger seq in the ack file, a segment name or a record is damage, not data.
+    static constexpr std::uint64_t max_seq = (std::uint64_t(1) << 63) - 1;
 
     // Creates dir (0700) if needed and recovers: verifies every record of every segment, truncates a
     // torn or corrupt tail (logging how many bytes), deletes segments wholly acked, ignores (and

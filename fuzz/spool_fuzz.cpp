@@ -23,7 +23,7 @@
 // CORVID_SPOOL_FUZZ_SEEDS=<dir> writes the seed corpus (spools made by the real spool, one with a
 // torn tail, one with a flipped byte, ...) into <dir> and exits instead of fuzzing;
 // CORVID_SPOOL_FUZZ_LOG=1 lets the spool's recovery warnings through (they are silenced, as nearly
-// every input draws some); CORVID_SPOOL_FUZZ_FULL_RANGE=1: see seq_limit.
+// every input draws some).
 #include <unistd.h>
 
 #include <algorithm>
@@ -104,7 +104,7 @@ std::vector<record> parse_records(std::uint64_t first, std::string_view file, st
             break;
         out.push_back({expect, static_cast<std::int64_t>(get_le(h + 16, 8)), std::string(payload)});
         used += spool::header_bytes + len;
-        if (++expect == 0) // seq 0 follows no seq: a seq never wraps
+        if (++expect > spool::max_seq) // seqs stop below 2^63: a larger one is damage
             break;
     }
     return out;
@@ -117,7 +117,7 @@ bool parse_segment_name(std::string_view name, std::uint64_t& seq)
     if (!std::all_of(name.begin(), name.begin() + 20, [](char c) { return c >= '0' && c <= '9'; }))
         return false;
     const auto r = std::from_chars(name.data(), name.data() + 20, seq);
-    return r.ec == std::errc() && seq > 0;
+    return r.ec == std::errc() && seq > 0 && seq <= spool::max_seq;
 }
 
 std::string slurp(const fs::path& p)
@@ -321,13 +321,9 @@ struct input {
     std::vector<segment_file> segments;
 };
 
-// Seqs from 2^63 up make the spool's seq arithmetic wrap (see FUZZING.md, "Findings"); until that
-// is fixed, names are kept below 2^63 and inputs whose ack text reads higher are skipped, unless
-// CORVID_SPOOL_FUZZ_FULL_RANGE is set.
-constexpr std::uint64_t seq_limit = std::uint64_t(1) << 63;
-const bool full_range = std::getenv("CORVID_SPOOL_FUZZ_FULL_RANGE") != nullptr;
-
-std::uint64_t name_seq(std::uint64_t v) { return full_range ? v : v % seq_limit; }
+// Names take the whole u64 range: seqs from 2^63 up are damage the spool must refuse, not wrap
+// (the bug this target found; FUZZING.md, "Findings").
+std::uint64_t name_seq(std::uint64_t v) { return v; }
 
 input decode(const std::uint8_t* data, std::size_t size)
 {
@@ -399,7 +395,7 @@ std::uint64_t ack_point(const input& in, const fs::path& dir)
     }
     std::uint64_t v = 0;
     const auto r = std::from_chars(in.ack_text.data(), in.ack_text.data() + in.ack_text.size(), v);
-    return in.ack_text.size() <= 64 && r.ec == std::errc() ? v : 0;
+    return in.ack_text.size() <= 64 && r.ec == std::errc() && v <= spool::max_seq ? v : 0;
 }
 
 // ---- The private temp dir: made once per process, emptied before each run, removed at exit ----
@@ -737,12 +733,6 @@ extern "C" int LLVMFuzzerInitialize(int*, char***)
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     const input in = decode(data, size);
-    if (!full_range && in.ack_file && !in.ack_dir) {
-        std::uint64_t v = 0;
-        const auto r = std::from_chars(in.ack_text.data(), in.ack_text.data() + in.ack_text.size(), v);
-        if (r.ec == std::errc() && v >= seq_limit)
-            return -1; // the known wrap-around, see seq_limit
-    }
     const std::size_t fds = open_fds();
     run(in);
     FUZZ_CHECK(open_fds() == fds); // every segment and ack file the spool opened is closed again

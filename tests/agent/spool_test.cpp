@@ -155,6 +155,26 @@ TEST_SUITE("agent.spool")
         CHECK(s.append(2000, payload_of(2), 0).value() == 1'000'001);
     }
 
+    TEST_CASE("spool: seqs at or above 2^63 on disk are damage, never wrapped (found by spool_fuzz)")
+    {
+        corvid::test::temp_dir dir;
+        const auto o = opts(dir.file("spool"));
+        fs::create_directories(o.dir);
+        {
+            std::ofstream(o.dir + "/ack") << "18446744073709551615\n";
+            std::ofstream(o.dir + "/18446744073709551615.seg") << "not ours";
+        }
+        auto s = open_ok(o);
+        CHECK(s.acked_seq() == 0); // the ack file is ignored, so records would be resent, not lost
+        const auto seq = s.append(1000, payload_of(1), 0);
+        REQUIRE(seq.has_value());
+        CHECK(*seq == 1);
+        CHECK(fs::exists(o.dir + "/18446744073709551615.seg")); // left alone, as an unknown file
+        auto again = open_ok(o);
+        CHECK(again.last_seq() == 1);
+        CHECK(all_unacked(again).size() == 1);
+    }
+
     TEST_CASE("spool: acknowledge deletes wholly acked segments and survives a reopen")
     {
         corvid::test::temp_dir dir;
