@@ -80,7 +80,8 @@ test('web console: commands, containers, roles, audit log', { timeout: 300000 },
 
     const config = agentConfig(path.join(tmp, 'agent.toml'), added.collector_public_key, path.join(tmp, 'docker.sock'));
     const agent = new Child('corvid-agent', AGENT, ['--config', config, '--collector-url',
-      `${base.replace('http', 'ws')}/api/v1/agents/ws`, '--interval', '1', '--log-level', 'debug'],
+      `${base.replace('http', 'ws')}/api/v1/agents/ws`, '--interval', '1', '--log-level', 'debug',
+      '--state-dir', path.join(tmp, 'agent-state')],
     path.join(tmp, 'agent.log'), { ...process.env, CORVID_API_KEY: added.api_key });
     children.push(agent);
 

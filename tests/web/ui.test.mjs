@@ -49,7 +49,8 @@ test('web UI: login, server list, live metrics, chart, offline badge, logout', {
     const { c: collector, url: base } = await startCollector(0, 'corvid-collector');
 
     children.push(new Child('corvid-agent', AGENT,
-      ['--collector-url', `${base.replace('http', 'ws')}/api/v1/agents/ws`, '--interval', '1', '--log-level', 'debug'],
+      ['--collector-url', `${base.replace('http', 'ws')}/api/v1/agents/ws`, '--interval', '1', '--log-level', 'debug',
+        '--state-dir', path.join(tmp, 'agent-state')],
       path.join(tmp, 'agent.log'), { ...process.env, CORVID_API_KEY: added.api_key }));
     const agent = children.at(-1);
 
