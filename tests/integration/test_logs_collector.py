@@ -309,15 +309,16 @@ class LogsCollector(CorvidTestCase):
             while len(fast_msgs) < 2:  # 007777 and 017777
                 fast_msgs.append(await recv_until(fast, lambda m: m["type"] == "log", 10))
 
-            # Now read the slow socket: what was queued, then how many were left out, then live again.
+            # Now read the slow socket: what was queued, and how many were left out, until every
+            # entry is accounted for. A slow machine (ASan) lets the reader drain now and then during
+            # the burst, so there may be several drop episodes, each with its own marker.
             got, dropped = 0, []
-            while True:
+            while got + sum(dropped) < batches * per_batch:
                 m = await recv_json(slow, 10)
                 if m["type"] == "log":
                     got += 1
                 elif m["type"] == "dropped":
                     dropped.append(m["count"])
-                    break
             await agent.send_logs(batches + 1, [entry(self.now + 10 ** 6, "after the burst")])
             await agent.next_reply()
             tail = await recv_until(slow, lambda m: m["type"] == "log" and "after the burst" in m["data"]["message"])
@@ -328,13 +329,13 @@ class LogsCollector(CorvidTestCase):
         acks, ingest_s, fast_msgs, got, dropped, tail = self.run_async(talk(), timeout=60)
         self.assertEqual(acks, list(range(1, batches + 1)))
         self.assertEqual([m["data"]["message"][:12] for m in fast_msgs], ["burst 007777", "burst 017777"])
-        self.assertEqual(len(dropped), 1)
-        self.assertGreater(dropped[0], 0)
-        self.assertEqual(got + dropped[0], batches * per_batch)
+        self.assertGreaterEqual(len(dropped), 1)
+        self.assertTrue(all(n > 0 for n in dropped))
+        self.assertEqual(got + sum(dropped), batches * per_batch, "every entry received or counted, none twice")
         self.assertEqual(tail["data"]["message"], "after the burst")
         self.assertEqual(self.stored_count(), batches * per_batch + 1)
         print(f"\n[figure] ingest of {batches * per_batch} log entries: {ingest_s:.1f} s; "
-              f"a reader that paused got {got}, dropped {dropped[0]}")
+              f"a reader that paused got {got}, dropped {sum(dropped)} in {len(dropped)} episode(s)")
 
     # ---- REST --------------------------------------------------------------------------------
 
