@@ -19,7 +19,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AGENT, CHROMIUM, CHROMIUM_ARGS, COLLECTOR, CSP, Child, api, cli, waitUntil, withDeadline } from './harness.mjs';
+import { AGENT, CHROMIUM, COLLECTOR, CSP, Child, api, cli, closeBrowser, openPage, waitUntil, withDeadline } from './harness.mjs';
 import { startFakeDocker } from './fake-docker.mjs';
 
 const PASSWORD = 'console-password-1';
@@ -101,18 +101,8 @@ test('web console: commands, containers, roles, audit log', { timeout: 300000 },
     await waitUntil(async () => (await rest('GET', `/api/v1/servers/${added.id}/containers`, 'vic')).json?.containers?.length === 3,
       20000, 'the agent to report the fake Docker containers');
 
-    server = await chromium.launchServer({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 30000 });
-    browser = await chromium.connect(server.wsEndpoint(), { timeout: 30000 });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(15000);
-    const consoleErrors = [];
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') consoleErrors.push({ text: msg.text(), url: msg.location().url });
-    });
-    page.on('pageerror', (e) => consoleErrors.push({ text: `uncaught: ${e.message}`, url: '' }));
-    const dialogs = [];
-    page.on('dialog', (d) => { dialogs.push(`${d.type()}: ${d.message()}`); d.type() === 'confirm' ? d.accept() : d.dismiss(); });
+    let consoleErrors, dialogs;
+    ({ server, browser, page, consoleErrors, dialogs } = await openPage(chromium, { acceptConfirm: true }));
 
     const text = (selector) => page.locator(selector).textContent();
     const signIn = async (user) => {
@@ -300,12 +290,7 @@ test('web console: commands, containers, roles, audit log', { timeout: 300000 },
       console.error(`--- page text ---\n${body}`);
       await withDeadline(page.screenshot({ path: path.join(tmp, 'failure.png'), fullPage: true }), 10000, 'a screenshot').catch(() => {});
     }
-    if (browser) await withDeadline(browser.close(), 10000, 'the browser to close').catch(() => {});
-    if (server) {
-      const pid = server.process().pid;
-      await withDeadline(server.close(), 10000, 'Chromium to exit').catch(() => {});
-      try { process.kill(pid, 0); process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-    }
+    await closeBrowser(server, browser);
     for (const c of children.reverse()) await c.stop().catch(() => {});
     if (docker) await withDeadline(docker.close(), 5000, 'the fake Docker to close').catch(() => {});
     if (failed) for (const c of children) console.error(`--- log of ${c.name} ---\n${c.log().slice(-6000)}`);

@@ -100,3 +100,40 @@ export async function api(base, method, route, { token, body } = {}) {
   try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
   return { status: res.status, headers: res.headers, text, json };
 }
+
+// A headless Chromium with one page that records what the tests check after the fact: console
+// errors ({text, url}) and dialogs ("type: message"). A confirm is accepted when acceptConfirm,
+// every other dialog dismissed. Close with closeBrowser(server, browser).
+export async function openPage(chromium, { acceptConfirm = false } = {}) {
+  const server = await chromium.launchServer({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 30000 });
+  try {
+    const browser = await chromium.connect(server.wsEndpoint(), { timeout: 30000 });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15000);
+    const consoleErrors = [];
+    const dialogs = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') consoleErrors.push({ text: msg.text(), url: msg.location().url });
+    });
+    page.on('pageerror', (e) => consoleErrors.push({ text: `uncaught: ${e.message}`, url: '' }));
+    page.on('dialog', (d) => {
+      dialogs.push(`${d.type()}: ${d.message()}`);
+      acceptConfirm && d.type() === 'confirm' ? d.accept() : d.dismiss();
+    });
+    return { server, browser, page, consoleErrors, dialogs };
+  } catch (e) {
+    await closeBrowser(server, null);
+    throw e;
+  }
+}
+
+// Closes the browser, then makes sure Chromium's process is gone (by PID).
+export async function closeBrowser(server, browser) {
+  if (browser) await withDeadline(browser.close(), 10000, 'the browser to close').catch(() => {});
+  if (server) {
+    const pid = server.process().pid;
+    await withDeadline(server.close(), 10000, 'Chromium to exit').catch(() => {});
+    try { process.kill(pid, 0); process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+}

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AGENT, CHROMIUM, CHROMIUM_ARGS, COLLECTOR, CSP, Child, api, cli, waitUntil, withDeadline } from './harness.mjs';
+import { AGENT, CHROMIUM, COLLECTOR, CSP, Child, api, cli, closeBrowser, openPage, waitUntil, withDeadline } from './harness.mjs';
 
 const PASSWORD = 'logs-password-1';
 const SERVER_NAME = 'logs-host';
@@ -87,18 +87,8 @@ test('web logs: live lines, level filter, search, load older, pause, reconnect, 
     append(...Array.from({ length: OLD_LINES }, (_, i) => `INFO old line ${pad(i + 1)}`));
     await waitUntil(async () => (await stored('old line')).length === OLD_LINES, 20000, `${OLD_LINES} old lines stored`);
 
-    server = await chromium.launchServer({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 30000 });
-    browser = await chromium.connect(server.wsEndpoint(), { timeout: 30000 });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(15000);
-    const consoleErrors = [];
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') consoleErrors.push({ text: msg.text(), url: msg.location().url });
-    });
-    page.on('pageerror', (e) => consoleErrors.push({ text: `uncaught: ${e.message}`, url: '' }));
-    const dialogs = [];
-    page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
+    let consoleErrors, dialogs;
+    ({ server, browser, page, consoleErrors, dialogs } = await openPage(chromium));
 
     const messages = () => page.locator('#logs .log-line .log-msg').allTextContents();
     const hasLine = async (text) => (await messages()).some((m) => m.includes(text));
@@ -253,12 +243,7 @@ test('web logs: live lines, level filter, search, load older, pause, reconnect, 
       console.error(`--- page text ---\n${body.slice(-6000)}`);
       await withDeadline(page.screenshot({ path: path.join(tmp, 'failure.png'), fullPage: true }), 10000, 'a screenshot').catch(() => {});
     }
-    if (browser) await withDeadline(browser.close(), 10000, 'the browser to close').catch(() => {});
-    if (server) {
-      const pid = server.process().pid;
-      await withDeadline(server.close(), 10000, 'Chromium to exit').catch(() => {});
-      try { process.kill(pid, 0); process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-    }
+    await closeBrowser(server, browser);
     for (const c of children.reverse()) await c.stop().catch(() => {});
     if (failed) for (const c of children) console.error(`--- log of ${c.name} ---\n${c.log().slice(-6000)}`);
     if (savedTmpdir === undefined) delete process.env.TMPDIR;

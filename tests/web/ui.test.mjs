@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AGENT, CHROMIUM, CHROMIUM_ARGS, COLLECTOR, CSP, Child, api, cli, waitUntil, withDeadline } from './harness.mjs';
+import { AGENT, CHROMIUM, COLLECTOR, CSP, Child, api, cli, closeBrowser, openPage, waitUntil, withDeadline } from './harness.mjs';
 
 const PASSWORD = 'admin-password-1';
 const SERVER_NAME = 'web-ui-host';
@@ -80,16 +80,8 @@ test('web UI: login, server list, live metrics, chart, offline badge, logout', {
       return r.json?.find((s) => s.id === added.id)?.online;
     }, 20000, 'the agent to connect');
 
-    server = await chromium.launchServer({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 30000 });
-    browser = await chromium.connect(server.wsEndpoint(), { timeout: 30000 });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(15000);
-    const consoleErrors = [];
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') consoleErrors.push({ text: msg.text(), url: msg.location().url });
-    });
-    page.on('pageerror', (e) => consoleErrors.push({ text: `uncaught: ${e.message}`, url: '' }));
+    let consoleErrors, dialogs;
+    ({ server, browser, page, consoleErrors, dialogs } = await openPage(chromium));
 
     const response = await page.goto(`${base}/`, { waitUntil: 'load', timeout: 15000 });
     assert.equal(response.status(), 200);
@@ -192,12 +184,7 @@ test('web UI: login, server list, live metrics, chart, offline badge, logout', {
       const text = await withDeadline(page.evaluate(() => document.body.innerText), 5000, 'page text').catch(() => '');
       console.error(`--- page text ---\n${text}`);
     }
-    if (browser) await withDeadline(browser.close(), 10000, 'the browser to close').catch(() => {});
-    if (server) {
-      const pid = server.process().pid;
-      await withDeadline(server.close(), 10000, 'Chromium to exit').catch(() => {});
-      try { process.kill(pid, 0); process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-    }
+    await closeBrowser(server, browser);
     for (const c of children.reverse()) await c.stop().catch(() => {});
     if (failed) for (const c of children) console.error(`--- log of ${c.name} ---\n${c.log().slice(-6000)}`);
     if (savedTmpdir === undefined) delete process.env.TMPDIR;
