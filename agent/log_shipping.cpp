@@ -63,7 +63,7 @@ std::size_t entry_json_bytes(const proto::log_entry& e)
 
 log_shipping::log_shipping(net::any_io_executor ex, spooled_stream& logs, const logs_config& cfg,
                            std::string positions_path)
-    : ex_(ex), logs_(logs),
+    : logs_(logs),
       state_(std::make_unique<state>(cfg, std::move(positions_path), 6 * (cfg.max_message_bytes + max_source_bytes) + 128)),
       timer_(ex)
 {

@@ -48,7 +48,6 @@ private:
     static void read_pending(state& st, std::int64_t now);
     static poll_result poll(state& st, spool& s, bool flush_now);
 
-    net::any_io_executor ex_;
     spooled_stream& logs_;
     std::unique_ptr<state> state_;
     net::steady_timer timer_;

@@ -39,8 +39,6 @@ public:
     // coalesced: only the newest seq is written.
     void acknowledge(std::uint64_t seq);
 
-    net::thread_pool& executor() { return pool_; }
-
 private:
     void write_ack();
 

@@ -47,8 +47,6 @@ public:
     net::awaitable<void> load_page();
     void on_ack(std::uint64_t seq);
 
-    std::uint64_t write_failures() const { return write_failures_; }
-
 private:
     std::string name_;
     stream_outbox outbox_; // before thread_: it is restored from the spool before the spool moves there
