@@ -225,7 +225,7 @@ boost::system::result<spool> spool::open(spool_options o, std::int64_t now_ms)
     std::sort(names.begin(), names.end());
     if (fresh && names.empty() && s.o_.first_seq > 1) {
         // Written now, so a crash before the first ack does not make seqs below first_seq look lost.
-        if (auto ec = write_file_atomic(ack_path, fmt::format("{}\n", s.o_.first_seq - 1), 0600))
+        if (auto ec = write_file_atomic(ack_path, fmt::format("{}\n", s.o_.first_seq - 1), 0600, s.o_.sync))
             return ec;
         s.acked_ = s.o_.first_seq - 1;
     }
@@ -430,7 +430,7 @@ error_code spool::acknowledge(std::uint64_t seq)
     seq = std::min(seq, last_seq_);
     if (seq <= acked_)
         return {};
-    if (auto ec = write_file_atomic(o_.dir + "/ack", fmt::format("{}\n", seq), 0600))
+    if (auto ec = write_file_atomic(o_.dir + "/ack", fmt::format("{}\n", seq), 0600, o_.sync))
         return ec;
     acked_ = seq;
     while (!segments_.empty() && segments_.front().last_seq <= acked_) {

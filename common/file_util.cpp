@@ -38,7 +38,7 @@ boost::system::result<std::string> read_file(const std::string& path, std::size_
     return out;
 }
 
-boost::system::error_code write_file_atomic(const std::string& path, std::string_view content, mode_t mode)
+boost::system::error_code write_file_atomic(const std::string& path, std::string_view content, mode_t mode, bool sync)
 {
     const std::string tmp = path + ".tmp";
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -58,7 +58,7 @@ boost::system::error_code write_file_atomic(const std::string& path, std::string
         }
         done += static_cast<std::size_t>(n);
     }
-    if (::fsync(fd) != 0) {
+    if (sync && ::fsync(fd) != 0) {
         auto ec = last_error();
         ::close(fd);
         ::unlink(tmp.c_str());
