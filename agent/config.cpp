@@ -2,6 +2,7 @@
 // Called once at start-up on the main thread; it reads files and stats them, so it blocks.
 #include "agent/config.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <fmt/format.h>
@@ -292,6 +293,13 @@ std::optional<toml_error> apply_logs_table(const toml_reader& r, const toml::tab
     return std::nullopt;
 }
 
+std::string lower_case(std::string s)
+{
+    for (char& c : s)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
 // The TOML part works in toml_error; apply_agent_toml hands out the module's own error type.
 config_error to_config_error(toml_error e) { return {std::move(e.key), std::move(e.message)}; }
 
@@ -438,7 +446,7 @@ std::optional<config_error> apply_agent_toml(agent_config& cfg, std::string_view
     static constexpr std::string_view known[] = {
         "collector_url", "api_key", "api_key_file", "interval_s", "state_dir", "ca_file", "tls_pin_sha256", "log_level",
         "collectors",    "disk_io", "network",      "host",      "commands",  "docker",  "collector_public_key",
-        "logs",          "spool"};
+        "logs",          "spool",   "server_id"};
     // Work on a copy so a file with an error changes nothing.
     agent_config next = cfg;
     for (auto&& [k, v] : root) {
@@ -468,7 +476,10 @@ std::optional<config_error> apply_agent_toml(agent_config& cfg, std::string_view
             e = r.string(v, key, next.log_level, check_log_level);
         else if (key == "collector_public_key")
             e = apply_collector_public_key(r, v, next.remote.collector_public_key);
-        else if (key == "commands" || key == "docker") {
+        else if (key == "server_id") {
+            e = r.string(v, key, next.remote.server_id, check_server_id);
+            next.remote.server_id = lower_case(std::move(next.remote.server_id)); // as the collector writes it
+        } else if (key == "commands" || key == "docker") {
             const auto* t = v.as_table();
             if (!t)
                 e = r.wrong_type(v, key, "a table");
@@ -557,6 +568,11 @@ boost::system::result<agent_invocation, config_error> load_agent_invocation(int 
         inv.config.api_key = *key;
         inv.config.api_key_file.clear();
     }
+    if (auto id = lookup(env, "CORVID_SERVER_ID")) {
+        if (auto e = checked("CORVID_SERVER_ID", *id, check_server_id, inv.config.remote.server_id))
+            return *e;
+        inv.config.remote.server_id = lower_case(std::move(inv.config.remote.server_id));
+    }
 
     // 3. The flags.
     for (const auto& f : *flags)
@@ -572,6 +588,11 @@ boost::system::result<agent_invocation, config_error> load_agent_invocation(int 
         if (cfg.api_key.empty() && cfg.api_key_file.empty())
             return config_error{"api_key", "an API key is required: set api_key_file (or api_key) in the config "
                                            "file, CORVID_API_KEY or --api-key-file"};
+        // Issue 12.3: the id commands must be addressed to comes from this host's own config, never
+        // from the collector's auth_success, so a replayed command for another host is refused.
+        if (cfg.remote.commands.enabled && cfg.remote.server_id.empty())
+            return config_error{"server_id", "server_id is required when commands are enabled: set it to the \"id\" "
+                                             "`corvid-collector server add` printed for this host (or CORVID_SERVER_ID)"};
         if (!cfg.tls_pin_sha256.empty() && !cfg.collector_url.starts_with("wss://"))
             return config_error{"tls_pin_sha256", "tls_pin_sha256 needs a wss:// collector_url (ws:// has no "
                                                   "certificate to pin)"};
@@ -625,7 +646,8 @@ Samples this host's metrics and sends them to a Corvid collector over a WebSocke
   --help                 print this help and exit
 
 Settings are read from the config file, then the environment, then the flags; each overrides
-the one before. Flags also take the form --flag=value.
+the one before. Flags also take the form --flag=value. server_id (env CORVID_SERVER_ID) is set
+in the config file or the environment only.
 )";
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The agent's configuration: TOML file (default /etc/corvid/agent.toml), then the environment
-// (CORVID_COLLECTOR_URL, CORVID_API_KEY), then command-line flags, each overriding the one before.
+// (CORVID_COLLECTOR_URL, CORVID_API_KEY, CORVID_SERVER_ID), then command-line flags, each
+// overriding the one before.
 // An invalid value is a config_error naming the key; main() prints it and exits with code 2.
 #include <boost/system/result.hpp>
 #include <chrono>
@@ -33,7 +34,7 @@ struct agent_config {
     std::string tls_pin_sha256;  // wss: the collector certificate's SHA-256 (hex, colons optional); "" = no pin
     std::string log_level = "info";
     sampler_options sampler;
-    remote_policy remote; // [commands], [docker], collector_public_key: from the file only
+    remote_policy remote; // [commands], [docker], collector_public_key: from the file only; server_id (also env)
     logs_config logs;     // [logs]: from the file only
     spool_settings spool; // [spool]
 };
@@ -60,7 +61,9 @@ std::optional<config_error> apply_agent_toml(agent_config& cfg, std::string_view
 
 // argv[0] is skipped. Reads --config (or /etc/corvid/agent.toml when it exists), applies the
 // environment through `env`, then the flags; validates the result. collector_url and a key are
-// required unless --once, --version or --help.
+// required unless --once, --version or --help; so is server_id when commands are enabled.
+// What depends on the process rather than the files (run_as for a privileged agent) is checked
+// by check_command_privilege (agent/commands/command_policy.hpp) in main.
 boost::system::result<agent_invocation, config_error> load_agent_invocation(int argc, const char* const* argv,
                                                                             const env_lookup& env);
 

@@ -53,13 +53,8 @@ using identity_result = boost::system::result<std::optional<run_as_identity>, st
 identity_result command_identity(const agent_config& cfg)
 {
     const auto& p = cfg.remote.commands;
-    if (!p.enabled)
+    if (!p.enabled || p.run_as.empty()) // without run_as a privileged agent has not got this far
         return std::optional<run_as_identity>();
-    if (p.run_as.empty()) {
-        if (running_as_root())
-            log::warn("commands are enabled and run as root: set commands.run_as to a less privileged user");
-        return std::optional<run_as_identity>();
-    }
     auto id = resolve_run_as(p.run_as);
     if (!id)
         return identity_result(boost::system::in_place_error, id.error());
@@ -93,6 +88,8 @@ std::optional<spool> open_spool(const agent_config& cfg, const std::string& name
 
 int run_agent(const agent_config& cfg)
 {
+    if (cfg.remote.commands.enabled && cfg.remote.commands.run_as == "root")
+        log::warn("commands.run_as = \"root\": allowed commands run as root with every capability");
     auto identity = command_identity(cfg);
     if (!identity) {
         log::error("{}", identity.error());
@@ -136,10 +133,13 @@ int run_agent(const agent_config& cfg)
     sampling clock(io.get_executor(), sampler, metrics, std::chrono::seconds(cfg.interval_s));
 
     // Remote execution, only as far as this host's config allows (deny by default).
+    // Ids of verified commands are kept on disk (replay_store) when anything remote can run.
+    const bool remote_enabled = cfg.remote.commands.enabled || cfg.remote.docker.enabled;
     command_dispatcher dispatcher(io.get_executor(), cfg.remote, std::move(*identity),
                                   [&link](std::string frame, bool droppable) {
                                       link.send_control(std::move(frame), droppable);
-                                  });
+                                  },
+                                  remote_enabled ? cfg.state_dir + "/command-ids" : std::string());
     std::unique_ptr<docker::container_watcher> containers;
     if (cfg.remote.docker.enabled) {
         containers = std::make_unique<docker::container_watcher>(io.get_executor(), std::chrono::seconds(cfg.interval_s),
@@ -148,7 +148,7 @@ int run_agent(const agent_config& cfg)
         clock.set_decorator([&containers](proto::sample_data& s) { s.containers = containers->latest(); });
     }
     link.set_command_handlers({
-        [&dispatcher](const std::string& server_id) { dispatcher.set_server_id(server_id); },
+        [&dispatcher](const std::string& server_id) { dispatcher.on_authenticated(server_id); },
         [&dispatcher](const proto::command& c) { dispatcher.on_command(c); },
         [&dispatcher](const proto::docker_command& c) { dispatcher.on_docker_command(c); },
     });
@@ -232,6 +232,13 @@ int main(int argc, char** argv)
     if (inv->version) {
         std::printf("corvid-agent %s\n", CORVID_VERSION);
         return 0;
+    }
+    // Issue 12.2: a privileged agent runs commands as root only when its config says so.
+    if (!inv->once) {
+        if (auto problem = check_command_privilege(inv->config.remote.commands, current_privilege())) {
+            std::fprintf(stderr, "corvid-agent: commands.run_as: %s\n", problem->c_str());
+            return 2;
+        }
     }
     log::level lvl;
     if (log::parse_level(inv->config.log_level, lvl))

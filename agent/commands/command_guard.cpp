@@ -32,6 +32,18 @@ void command_guard::forget_expired(std::int64_t now_ms)
     std::erase_if(seen_, [&](const auto& entry) { return entry.second < now_ms - clock_skew_ms; });
 }
 
+void command_guard::restore(remembered_ids ids, std::int64_t now_ms)
+{
+    seen_ = std::move(ids);
+    forget_expired(now_ms);
+}
+
+void command_guard::refuse_until(std::int64_t until_ms, std::string reason)
+{
+    refuse_until_ms_ = until_ms;
+    refuse_reason_ = std::move(reason);
+}
+
 std::optional<refused> command_guard::admit(const signed_envelope& e, std::int64_t now_ms)
 {
     // The signature first: nothing about an unsigned command is worth believing, and a forged
@@ -39,9 +51,12 @@ std::optional<refused> command_guard::admit(const signed_envelope& e, std::int64
     const auto signature = base64_decode(e.signature_base64);
     if (!signature || !verify_detached(e.payload, *signature, public_key_))
         return refused{refusal::bad_signature, "signature does not verify with collector_public_key"};
+    if (now_ms < refuse_until_ms_)
+        return refused{refusal::busy, fmt::format("{}; every command is refused until {}", refuse_reason_,
+                                                  format_iso8601_ms(refuse_until_ms_))};
     if (server_id_.empty() || e.server_id != server_id_)
         return refused{refusal::denied, fmt::format("addressed to server {}, this agent is server {}", e.server_id,
-                                                    server_id_.empty() ? "(not yet authenticated)" : server_id_)};
+                                                    server_id_.empty() ? "(unknown)" : server_id_)};
     if (e.expires_at_ms <= e.issued_at_ms || e.expires_at_ms - e.issued_at_ms > max_validity_ms)
         return refused{refusal::expired, fmt::format("validity window of {} ms is outside 1 ms to {} ms",
                                                      e.expires_at_ms - e.issued_at_ms, max_validity_ms)};

@@ -1,6 +1,8 @@
 #include "agent/commands/command_policy.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <fmt/format.h>
 #include <regex.h>
 
 #include "common/random.hpp"
@@ -17,10 +19,13 @@ struct whole_match_pattern::compiled {
 std::optional<whole_match_pattern> whole_match_pattern::compile(const std::string& pattern, std::string& problem)
 {
     auto c = std::make_shared<compiled>();
-    // Without REG_NEWLINE, ^ and $ match only at the ends of the whole text, so a pattern for one
-    // command cannot be satisfied by its first line alone.
+    // REG_NEWLINE keeps `.` and negated brackets such as [^ ;] from ever matching a line break
+    // (issue 12.1: "cat /var/log/[^ ;]+" matched "cat /var/log/x\nid", and sh ran `id`). It also
+    // lets ^ and $ match at line breaks, so they alone no longer pin the whole text: matches()
+    // checks that the match spans all of it. Both are defence in depth: matches() refuses any
+    // text holding a control character before the regex is asked.
     const std::string anchored = "^(" + pattern + ")$";
-    const int rc = regcomp(&c->re, anchored.c_str(), REG_EXTENDED | REG_NOSUB);
+    const int rc = regcomp(&c->re, anchored.c_str(), REG_EXTENDED | REG_NEWLINE);
     if (rc != 0) {
         char buf[256];
         regerror(rc, &c->re, buf, sizeof buf);
@@ -35,7 +40,12 @@ std::optional<whole_match_pattern> whole_match_pattern::compile(const std::strin
 
 bool whole_match_pattern::matches(const std::string& text) const
 {
-    return regexec(&regex_->re, text.c_str(), 0, nullptr, 0) == 0;
+    if (unsafe_command_text(text))
+        return false;
+    // POSIX matching is leftmost-longest: if any match spans the whole text, this one does.
+    regmatch_t m{};
+    return regexec(&regex_->re, text.c_str(), 1, &m, 0) == 0 && m.rm_so == 0 &&
+           static_cast<std::size_t>(m.rm_eo) == text.size();
 }
 
 const whole_match_pattern* command_policy::allowing(const std::string& command) const
@@ -53,14 +63,41 @@ bool docker_policy::allows(std::string_view action) const
 
 std::optional<std::string> unsafe_command_text(std::string_view command)
 {
-    for (const char ch : command) {
-        const auto c = static_cast<unsigned char>(ch);
+    for (std::size_t i = 0; i < command.size(); ++i) {
+        const auto c = static_cast<unsigned char>(command[i]);
         if (c == 0)
-            return "contains a NUL byte";
-        if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
-            return "contains a control character";
+            return fmt::format("contains a NUL byte (at byte {})", i);
+        // Tab and newline too (issue 12.1): sh treats a newline as the end of a command, and no
+        // operator's command line needs either.
+        if (c < 0x20 || c == 0x7f)
+            return fmt::format("contains the control character 0x{:02x} (at byte {}); no control character, "
+                               "newline and tab included, is ever allowed",
+                               c, i);
     }
     return std::nullopt;
+}
+
+std::optional<std::string> check_server_id(std::string_view v)
+{
+    bool ok = v.size() == 36;
+    for (std::size_t i = 0; ok && i < v.size(); ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        ok = dash ? v[i] == '-' : std::isxdigit(static_cast<unsigned char>(v[i])) != 0;
+    }
+    if (!ok)
+        return "must be this server's id, the uuid `corvid-collector server add` printed as \"id\" "
+               "(e.g. \"3f1c2a9e-8d7b-4c6a-9e5f-1a2b3c4d5e6f\")";
+    return std::nullopt;
+}
+
+std::optional<std::string> check_command_privilege(const command_policy& p, const process_privilege& self)
+{
+    if (!p.enabled || !p.run_as.empty() || !(self.root || self.setuid_capability))
+        return std::nullopt;
+    return fmt::format("commands.run_as is required: commands are enabled and the agent {}, so without run_as "
+                       "every command would run with that power; set run_as to an unprivileged user (e.g. "
+                       "\"nobody\"), or to \"root\" if commands really must run as root",
+                       self.root ? "runs as root" : "holds CAP_SETUID");
 }
 
 std::optional<toml_error> apply_commands_table(const toml_reader& r, const toml::table& t, command_policy& out)

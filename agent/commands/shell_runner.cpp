@@ -88,6 +88,31 @@ std::string errno_text(const char* what, int err)
     return fmt::format("{}: {}", what, std::strerror(err));
 }
 
+struct capability_masks {
+    std::uint32_t effective[2] = {}, permitted[2] = {};
+};
+
+// This thread's capability sets, with the raw syscall (no libcap); nullopt if capget fails.
+std::optional<capability_masks> capability_sets()
+{
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+    if (::syscall(SYS_capget, &header, data) != 0)
+        return std::nullopt;
+    capability_masks m;
+    for (int i = 0; i < 2; ++i) {
+        m.effective[i] = data[i].effective;
+        m.permitted[i] = data[i].permitted;
+    }
+    return m;
+}
+
+bool holds_effective_capability(int cap)
+{
+    const auto sets = capability_sets();
+    return sets && (sets->effective[cap / 32] >> (cap % 32) & 1u) != 0;
+}
+
 // ---- the child: between fork and execve only async-signal-safe calls ---------------------------
 
 // Everything the child needs, prepared before the fork: the child allocates nothing.
@@ -97,6 +122,7 @@ struct child_plan {
     int null_fd = -1, out_fd = -1, err_fd = -1;
     int max_fd = 1024;         // for the close loop when close_range is missing
     pid_t parent = 0;
+    bool drop_bounding = false; // empty the bounding set (needs CAP_SETPCAP; not for run_as root)
     bool switch_user = false;
     uid_t uid = 0;
     gid_t gid = 0;
@@ -170,6 +196,25 @@ void child_write(int fd, const char* s)
     if (::chdir("/") != 0)
         child_fail(report_fd, "chdir /", errno, 126);
 
+    // Capabilities (issue 12.2): the command gets none, with or without a user switch. The run-as
+    // drop-in gives the agent ambient CAP_SETUID/CAP_SETGID/CAP_KILL, which a child without
+    // run_as used to keep across exec (and so could make itself root). Ambient first: clearing
+    // it needs no privilege. EINVAL: a kernel without ambient capabilities, nothing to clear.
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+        child_fail(report_fd, "clearing ambient capabilities", errno, 126);
+    // The bounding set limits what any later exec can grant (a set-uid-root program, or a uid-0
+    // exec). Emptying it needs CAP_SETPCAP, which only a root agent has: do it while we still
+    // hold it. Caps are numbered 0..cap_last_cap; EINVAL marks the end.
+    if (plan.drop_bounding) {
+        for (int cap = 0; cap < 64; ++cap) {
+            if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+                if (errno == EINVAL)
+                    break;
+                child_fail(report_fd, "emptying the capability bounding set", errno, 126);
+            }
+        }
+    }
+
     // Raw syscalls: they change the credentials of this (the only) thread. glibc's wrappers
     // would try to synchronise the agent's other threads, which exist only in the parent.
     // Order matters: groups and gid while still root, uid last. Any failure ends the child:
@@ -181,17 +226,17 @@ void child_write(int fd, const char* s)
             child_fail(report_fd, "setgid", errno, 126);
         if (::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0)
             child_fail(report_fd, "setuid", errno, 126);
-        // Leaving uid 0 clears the capabilities, but an agent that switches users by capability
-        // (not root) keeps them across setresuid: clear every set, ambient first, explicitly.
-        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
-            child_fail(report_fd, "clearing ambient capabilities", errno, 126);
-        __user_cap_header_struct cap_header{_LINUX_CAPABILITY_VERSION_3, 0};
-        __user_cap_data_struct no_caps[_LINUX_CAPABILITY_U32S_3] = {};
-        if (::syscall(SYS_capset, &cap_header, no_caps) != 0)
-            child_fail(report_fd, "clearing capabilities", errno, 126);
-        if (plan.uid != 0 && ::syscall(SYS_setresuid, 0, 0, 0) == 0)
-            child_fail(report_fd, "dropping root", EPERM, 126);
     }
+    // Leaving uid 0 clears the permitted and effective sets, but an agent that switches users by
+    // capability (not root), or does not switch at all, keeps them: clear every set explicitly.
+    // A uid-0 command (run_as = "root") regains its capabilities at exec from the bounding set,
+    // left alone for it; nothing comes from the inheritable or ambient sets.
+    __user_cap_header_struct cap_header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct no_caps[_LINUX_CAPABILITY_U32S_3] = {};
+    if (::syscall(SYS_capset, &cap_header, no_caps) != 0)
+        child_fail(report_fd, "clearing capabilities", errno, 126);
+    if (plan.switch_user && plan.uid != 0 && ::syscall(SYS_setresuid, 0, 0, 0) == 0)
+        child_fail(report_fd, "dropping root", EPERM, 126);
 
     // SIGKILL the shell if the agent dies, so a crash leaves no orphan running unsupervised.
     // Set after the credential change, which clears it. Caveats: the "parent" is the forking
@@ -598,6 +643,9 @@ spawn_result spawn_shell(net::any_io_executor ex, const std::string& command, sh
     long open_max = ::sysconf(_SC_OPEN_MAX);
     plan.max_fd = static_cast<int>(std::clamp(open_max, 1024L, 1L << 20));
     plan.parent = ::getpid();
+    // An explicit run_as = "root" means real root, bounding set and all (issue 12.2).
+    const bool real_root = switch_user && limits.run_as->uid == 0;
+    plan.drop_bounding = !real_root && holds_effective_capability(CAP_SETPCAP);
     if (switch_user) {
         plan.switch_user = true;
         plan.uid = limits.run_as->uid;
@@ -648,16 +696,22 @@ bool running_as_root()
 
 bool can_switch_user()
 {
-    if (running_as_root())
-        return true;
-    // The effective capability set, with the raw syscall (no libcap): a service started with
-    // AmbientCapabilities=CAP_SETUID CAP_SETGID switches users without being root.
-    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-    if (::syscall(SYS_capget, &header, data) != 0)
-        return false;
-    auto effective = [&](int cap) { return (data[cap / 32].effective & (1u << (cap % 32))) != 0; };
-    return effective(CAP_SETUID) && effective(CAP_SETGID);
+    // A service started with AmbientCapabilities=CAP_SETUID CAP_SETGID switches users without
+    // being root.
+    return running_as_root() || (holds_effective_capability(CAP_SETUID) && holds_effective_capability(CAP_SETGID));
+}
+
+process_privilege current_privilege()
+{
+    process_privilege p;
+    p.root = running_as_root();
+    const auto sets = capability_sets();
+    const auto bit = [](const std::uint32_t(&set)[2], int cap) { return (set[cap / 32] >> (cap % 32) & 1u) != 0; };
+    if (sets)
+        p.setuid_capability = bit(sets->effective, CAP_SETUID) || bit(sets->permitted, CAP_SETUID);
+    // Ambient capabilities are also permitted, but ask anyway: that is how the drop-in grants them.
+    p.setuid_capability = p.setuid_capability || ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_SETUID, 0, 0) == 1;
+    return p;
 }
 
 boost::system::result<run_as_identity, std::string> resolve_run_as(const std::string& user)

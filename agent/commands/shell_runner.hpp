@@ -1,8 +1,10 @@
 #pragma once
 // Runs one operator command as `/bin/sh -c command` in a child process, safely: its own process
 // group, stdin from /dev/null, a minimal environment (nothing inherited from the agent), cwd `/`,
-// every other descriptor closed, signals reset, and the configured `run_as` user when the agent
-// runs as root. A timeout sends SIGTERM to the whole group and SIGKILL after a grace period;
+// every other descriptor closed, signals reset, the configured `run_as` user when the agent can
+// switch users, and no capability: the ambient, inheritable, permitted and effective sets are
+// cleared before exec, and the bounding set emptied whenever the agent may (root), except for
+// an explicit run_as root, which means real root (issue 12.2). A timeout sends SIGTERM to the whole group and SIGKILL after a grace period;
 // output is capped, coalesced into chunks for streaming, and the child is always reaped.
 // Threading: io thread only; the executor must be single-threaded (the agent's io_context).
 // Nothing here blocks: pipes and the exit are watched by the reactor (a pidfd).
@@ -19,6 +21,8 @@
 #include <string_view>
 #include <sys/types.h>
 #include <vector>
+
+#include "agent/commands/privilege.hpp"
 
 namespace corvid::agent {
 
@@ -42,6 +46,9 @@ bool running_as_root(); // effective uid 0
 // Root, or CAP_SETUID and CAP_SETGID in the effective set (the packaged run-as drop-in gives the
 // unprivileged service user exactly these, plus CAP_KILL): run_as is applied only then.
 bool can_switch_user();
+
+// This process's uid 0 and CAP_SETUID (effective, permitted or ambient).
+process_privilege current_privilege();
 
 struct shell_limits {
     std::chrono::seconds timeout{60};

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <sys/wait.h>
@@ -127,6 +128,45 @@ std::vector<std::string> lines(const std::string& text)
     for (std::string line; std::getline(in, line);)
         out.push_back(line);
     return out;
+}
+
+// `grep ^Cap /proc/self/status` output as {"CapInh": mask, ...}; the masks are hex.
+std::map<std::string, std::uint64_t> capability_sets(const std::string& text)
+{
+    std::map<std::string, std::uint64_t> sets;
+    for (const auto& line : lines(text)) {
+        const auto colon = line.find(':');
+        if (colon == std::string::npos)
+            continue;
+        sets[line.substr(0, colon)] = std::stoull(line.substr(colon + 1), nullptr, 16);
+    }
+    return sets;
+}
+
+// Whether this process may empty a child's bounding set (CAP_SETPCAP in its effective set).
+bool holds_setpcap()
+{
+    std::ifstream in("/proc/self/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.starts_with("CapEff:"))
+            return (std::stoull(line.substr(7), nullptr, 16) >> 8 & 1) != 0; // CAP_SETPCAP is 8
+    return false;
+}
+
+// The child's five capability sets, checked after it has exec'd /bin/sh (and grep).
+void check_no_capabilities(const outcome& out, bool bounding_emptied)
+{
+    REQUIRE(out.completed);
+    CHECK(out.result.exit_code == 0);
+    const auto sets = capability_sets(out.result.output);
+    CAPTURE(out.result.output);
+    REQUIRE(sets.size() == 5);
+    CHECK(sets.at("CapInh") == 0);
+    CHECK(sets.at("CapPrm") == 0);
+    CHECK(sets.at("CapEff") == 0);
+    CHECK(sets.at("CapAmb") == 0);
+    if (bounding_emptied)
+        CHECK(sets.at("CapBnd") == 0);
 }
 
 } // namespace
@@ -428,6 +468,69 @@ TEST_SUITE("agent.commands.shell_runner")
         REQUIRE(got.size() == 2);
         CHECK(got[0] == std::to_string(daemon_user->uid));
         CHECK(got[1].find("0000000000000000") != std::string::npos); // the command holds no capability
+    }
+
+    // Issue 12.2: the run-as drop-in gives the agent ambient CAP_SETUID/CAP_SETGID/CAP_KILL, and a
+    // child without run_as kept them all (`setpriv --reuid=0 id` printed uid 0). Every child now
+    // starts with no capability at all; the bounding set is emptied too when the agent may
+    // (CAP_SETPCAP, i.e. root), so not even a set-uid-root program brings one back.
+    TEST_CASE("run_shell: issue 12.2 a child holds no capability with run_as or without it")
+    {
+        if (!running_as_root()) {
+            MESSAGE("skipped: needs a capability-holding parent (root); see commands.run_as_with_capabilities");
+            return;
+        }
+        REQUIRE(holds_setpcap());
+        const std::string show = "grep ^Cap /proc/self/status";
+        SUBCASE("no run_as, from a root parent holding every capability")
+        {
+            check_no_capabilities(run(show), true);
+        }
+        SUBCASE("run_as nobody")
+        {
+            auto nobody = resolve_run_as("nobody");
+            REQUIRE(nobody.has_value());
+            shell_limits limits;
+            limits.run_as = *nobody;
+            check_no_capabilities(run(show, limits), true);
+        }
+        SUBCASE("run_as root, explicitly: real root, its bounding set left alone, nothing inherited")
+        {
+            auto root = resolve_run_as("root");
+            REQUIRE(root.has_value());
+            shell_limits limits;
+            limits.run_as = *root;
+            auto out = run(show + "; id -u", limits);
+            REQUIRE(out.completed);
+            const auto sets = capability_sets(out.result.output);
+            REQUIRE(sets.size() == 5);
+            CHECK(sets.at("CapInh") == 0);
+            CHECK(sets.at("CapAmb") == 0);
+            CHECK(sets.at("CapBnd") != 0);
+            CHECK(sets.at("CapEff") == sets.at("CapBnd")); // what "root" means: regained at exec
+            CHECK(lines(out.result.output).back() == "0");
+        }
+    }
+
+    // Run by ctest as `commands.run_as_with_capabilities` (uid nobody with ambient CAP_SETUID,
+    // CAP_SETGID, CAP_KILL, as under the packaged drop-in): without run_as the child used to keep
+    // all three and could make itself root.
+    TEST_CASE("run_shell: issue 12.2 without run_as a child of a capability-holding agent holds none")
+    {
+        if (!std::getenv("CORVID_TEST_EXPECT_CAPS")) {
+            MESSAGE("runs under setpriv only (ctest commands.run_as_with_capabilities)");
+            return;
+        }
+        REQUIRE_FALSE(running_as_root());
+        REQUIRE(can_switch_user());
+        check_no_capabilities(run("grep ^Cap /proc/self/status"), false); // no CAP_SETPCAP: bounding stays
+        auto escape = run("setpriv --reuid=0 id -u");
+        REQUIRE(escape.completed);
+        CAPTURE(escape.result.output);
+        CHECK(escape.result.exit_code != 0);
+        CHECK(escape.result.output.find("Operation not permitted") != std::string::npos);
+        CHECK(escape.result.output.find("\n0\n") == std::string::npos);
+        CHECK_FALSE(escape.result.output.starts_with("0\n"));
     }
 
     TEST_CASE("run_shell: a failed user switch ends the child, the command never runs as root")

@@ -287,6 +287,39 @@ api_key = "from-file"
         }
     }
 
+    TEST_CASE("load_agent_invocation: issue 12.3 commands need this host's server_id, from the file or "
+              "CORVID_SERVER_ID")
+    {
+        setup s;
+        const std::string key_line = "collector_public_key = \"" + std::string(43, 'A') + "=\"\n";
+        const std::string base = "collector_url = \"ws://c:1/\"\napi_key_file = \"" + s.key_file + "\"\n" + key_line;
+        const auto commands = s.config(base + "[commands]\nenabled = true\n");
+        const args a{"--config", commands};
+        fake_env env;
+        auto inv = load_agent_invocation(a.argc(), a.argv(), env.lookup());
+        REQUIRE_FALSE(inv.has_value());
+        CHECK(inv.error().key == "server_id");
+        CHECK(contains(inv.error().message, "server_id is required when commands are enabled"));
+        CHECK(contains(inv.error().message, "corvid-collector server add"));
+
+        env.vars["CORVID_SERVER_ID"] = "3F1C2A9E-8D7B-4C6A-9E5F-1A2B3C4D5E6F";
+        inv = load_agent_invocation(a.argc(), a.argv(), env.lookup());
+        REQUIRE(inv.has_value());
+        CHECK(inv->config.remote.server_id == "3f1c2a9e-8d7b-4c6a-9e5f-1a2b3c4d5e6f"); // as the collector writes it
+        env.vars["CORVID_SERVER_ID"] = "web-1";
+        inv = load_agent_invocation(a.argc(), a.argv(), env.lookup());
+        REQUIRE_FALSE(inv.has_value());
+        CHECK(inv.error().key == "CORVID_SERVER_ID");
+
+        // Docker alone keeps working without it (its actions are addressed as before).
+        const auto docker = s.config(base + "[docker]\nenabled = true\n");
+        const args d{"--config", docker};
+        CHECK(load_agent_invocation(d.argc(), d.argv(), fake_env{}.lookup()).has_value());
+        // --once runs nothing remote.
+        const args once{"--config", commands, "--once"};
+        CHECK(load_agent_invocation(once.argc(), once.argv(), fake_env{}.lookup()).has_value());
+    }
+
     TEST_CASE("load_agent_invocation: CORVID_API_KEY replaces the file's api_key_file")
     {
         setup s;
@@ -497,7 +530,7 @@ api_key = "from-file"
         agent_config all;
         // Keys whose example is a placeholder, not a default.
         const auto e = apply_agent_toml(
-            all, corvid::test::uncomment_defaults(*text, {"api_key", "collector_public_key", "tls_pin_sha256", "path", "units"}),
+            all, corvid::test::uncomment_defaults(*text, {"api_key", "collector_public_key", "server_id", "tls_pin_sha256", "path", "units"}),
             "agent.toml");
         REQUIRE_FALSE(e);
         const agent_config defaults;
@@ -534,7 +567,7 @@ api_key = "from-file"
         for (const char* key : {"api_key", "interval_s", "state_dir", "ca_file", "log_level", "cpu", "memory",
                                 "disk_usage", "disk_io", "network", "load", "uptime", "include", "proc", "sys",
                                 "max_mb", "max_age_hours", "sync", "rate_limit_per_s", "max_message_bytes",
-                                "min_priority", "directory"}) {
+                                "min_priority", "directory", "collector_public_key", "server_id"}) {
             CAPTURE(key);
             CHECK(uncommented.find(std::string("\n") + key + " = ") != std::string::npos);
         }

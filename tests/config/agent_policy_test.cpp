@@ -95,9 +95,88 @@ max_concurrent = 4
     TEST_CASE("unsafe_command_text: NUL and control characters never reach a shell")
     {
         using corvid::agent::unsafe_command_text;
-        CHECK_FALSE(unsafe_command_text("echo a\tb\nc"));
+        CHECK_FALSE(unsafe_command_text("echo a b c"));
+        CHECK_FALSE(unsafe_command_text("echo caf\xC3\xA9")); // UTF-8 above 0x7f is text
         CHECK(unsafe_command_text(std::string("ls\0rm", 5)));
         CHECK(unsafe_command_text("ls\x1b[2J"));
+    }
+
+    // The review's exact finding: this pattern's negated bracket matched '\n' and /bin/sh ran the
+    // text after it ("id") as a second command.
+    TEST_CASE("command_policy: issue 12.1 a newline in the command is denied even when the pattern's negated bracket "
+              "would match it")
+    {
+        using corvid::agent::unsafe_command_text;
+        agent_config cfg;
+        REQUIRE_FALSE(apply_text(cfg, key_line + "[commands]\nenabled = true\nallow = [\"cat /var/log/[^ ;&|$`<>()]+\"]\n"));
+        const auto& p = cfg.remote.commands;
+        CHECK(allowed(p, "cat /var/log/syslog"));
+        const std::string payload = "cat /var/log/none\nid";
+        CHECK_FALSE(allowed(p, payload));
+        CHECK(unsafe_command_text(payload));
+        // Every other control character too, wherever it stands: none is ever part of an
+        // allowed command line, whatever the pattern.
+        for (int c = 0; c < 0x20; ++c) {
+            CAPTURE(c);
+            const std::string line = "cat /var/log/a" + std::string(1, static_cast<char>(c)) + "id";
+            CHECK(unsafe_command_text(line));
+            CHECK_FALSE(allowed(p, line));
+        }
+        CHECK(unsafe_command_text("cat /var/log/a\x7f"));
+        CHECK_FALSE(allowed(p, "cat /var/log/a\x7f"));
+        CHECK(unsafe_command_text("\ncat /var/log/a"));
+        CHECK(unsafe_command_text("cat /var/log/a\r"));
+        CHECK(unsafe_command_text("cat\t/var/log/a"));
+        // A pattern that spells a line break itself still cannot allow one.
+        REQUIRE_FALSE(apply_text(cfg, key_line + "[commands]\nenabled = true\nallow = [\"uptime(.|\\n)*\", \"echo [[:space:]a-z]+\"]\n"));
+        CHECK(allowed(cfg.remote.commands, "uptime now"));
+        CHECK_FALSE(allowed(cfg.remote.commands, "uptime\nreboot"));
+        CHECK_FALSE(allowed(cfg.remote.commands, "echo a\nreboot"));
+        CHECK_FALSE(allowed(cfg.remote.commands, "echo a\treboot"));
+    }
+}
+
+TEST_SUITE("config.agent_remote_identity")
+{
+    TEST_CASE("server_id: a uuid, stored in lower case; anything else names the key")
+    {
+        agent_config cfg;
+        REQUIRE_FALSE(apply_text(cfg, "server_id = \"3F1C2A9E-8d7b-4c6a-9e5f-1a2b3c4d5e6f\"\n"));
+        CHECK(cfg.remote.server_id == "3f1c2a9e-8d7b-4c6a-9e5f-1a2b3c4d5e6f");
+        for (const char* bad : {"\"web-1\"", "\"\"", "\"3f1c2a9e-8d7b-4c6a-9e5f-1a2b3c4d5e6\"",
+                                "\"3f1c2a9e_8d7b-4c6a-9e5f-1a2b3c4d5e6f\"", "\"3f1c2a9e-8d7b-4c6a-9e5f-1a2b3c4d5e6g\"", "7"}) {
+            CAPTURE(bad);
+            agent_config other;
+            auto e = apply_text(other, std::string("server_id = ") + bad + "\n");
+            REQUIRE(e);
+            CHECK(e->key == "server_id");
+        }
+    }
+
+    TEST_CASE("check_command_privilege: issue 12.2 a root or CAP_SETUID agent needs an explicit run_as")
+    {
+        using corvid::agent::check_command_privilege;
+        using corvid::agent::process_privilege;
+        corvid::agent::command_policy p;
+        p.enabled = true;
+        const process_privilege root{true, false}, capable{false, true}, plain{false, false};
+        auto problem = check_command_privilege(p, root);
+        REQUIRE(problem);
+        CHECK(problem->starts_with("commands.run_as is required"));
+        CHECK(problem->find("runs as root") != std::string::npos);
+        CHECK(problem->find('\n') == std::string::npos); // one line
+        problem = check_command_privilege(p, capable);
+        REQUIRE(problem);
+        CHECK(problem->find("holds CAP_SETUID") != std::string::npos);
+        CHECK_FALSE(check_command_privilege(p, plain)); // commands run as the agent's own, powerless user
+        p.run_as = "nobody";
+        CHECK_FALSE(check_command_privilege(p, root));
+        CHECK_FALSE(check_command_privilege(p, capable));
+        p.run_as = "root"; // written out: the operator asked for root
+        CHECK_FALSE(check_command_privilege(p, root));
+        p.run_as.clear();
+        p.enabled = false;
+        CHECK_FALSE(check_command_privilege(p, root));
     }
 }
 

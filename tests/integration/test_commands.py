@@ -15,14 +15,18 @@ from harness import CorvidTestCase, add_server, add_user, http, login, recv_json
 ALLOW = [r"echo [a-z ]+; echo [a-z]+ >&2; exit [0-9]+", r"sleep [0-9]+", r"id -un", r"printf '%s' [a-z]+"]
 
 
-def agent_config(path, public_key, enabled=True, allow=ALLOW, extra=""):
+def agent_config(path, public_key, server_id, enabled=True, allow=ALLOW, extra=""):
+    """Tests run as root: commands run as nobody (none of these needs root), and run as root only
+    where a test says run_as = "root" itself."""
     patterns = ", ".join(json.dumps(p) for p in allow)
     with open(path, "w") as f:
         f.write(textwrap.dedent(f"""\
             collector_public_key = "{public_key}"
+            server_id = "{server_id}"
             [commands]
             enabled = {"true" if enabled else "false"}
             allow = [{patterns}]
+            run_as = "nobody"
             timeout_s = 20
             """) + extra)
     os.chmod(path, 0o600)
@@ -44,7 +48,8 @@ class CommandsEndToEnd(CorvidTestCase):
         self.vic = login(self.collector.url, "vic")
 
     def start_agent_with(self, **kwargs):
-        path = agent_config(os.path.join(self.tmp, "agent.toml"), self.server["collector_public_key"], **kwargs)
+        path = agent_config(os.path.join(self.tmp, "agent.toml"), self.server["collector_public_key"],
+                            self.server["id"], **kwargs)
         agent = self.start_agent(self.collector.ws_url, self.server["api_key"], extra=("--config", path))
         wait_until(lambda: self.server_online(), 15, what="agent online")
         return agent
@@ -170,8 +175,9 @@ class CommandsEndToEnd(CorvidTestCase):
                               token=self.alice)[0], 400)
         self.assertEqual(http("POST", f"{self.collector.url}/api/v1/servers/00000000-0000-4000-8000-000000000000/commands",
                               {"command": "id -un"}, token=self.alice)[0], 404)
-        # Nothing was dispatched, so nothing was audited.
-        self.assertEqual(http("GET", f"{self.collector.url}/api/v1/audit", token=self.admin)[1]["entries"], [])
+        # Nothing was dispatched, so no command was audited (the users made in setUp are audited too).
+        entries = http("GET", f"{self.collector.url}/api/v1/audit", token=self.admin)[1]["entries"]
+        self.assertEqual([e for e in entries if e["action"].startswith("command.") or e["command_id"]], [])
 
     def test_agent_policy_refuses_what_it_does_not_allow(self):
         self.start_agent_with()
@@ -181,6 +187,26 @@ class CommandsEndToEnd(CorvidTestCase):
         self.assertEqual(result["status"], "denied")
         self.assertIn("denied", result["error"])
         self.assertEqual(result["exit_code"], -1)
+
+    def test_issue_12_1_a_newline_in_the_command_is_denied_through_rest_dispatch(self):
+        # The review's exact finding: this pattern's negated bracket matched the newline, the agent
+        # accepted "cat /var/log/none\nid" and /bin/sh ran `id` as a second command.
+        agent = self.start_agent_with(allow=["cat /var/log/[^ ;&|$`<>()]+"])
+        status, body, _ = self.dispatch("cat /var/log/none\nid")
+        self.assertEqual(status, 202, body)
+        cid = body["command_id"]
+        result = self.wait_final(cid)
+        self.assertEqual((result["status"], result["exit_code"]), ("denied", -1), result)
+        self.assertIn("denied", result["error"])
+        self.assertNotIn("uid=", result.get("output") or "")  # `id` never ran
+        wait_until(lambda: f"command {cid} refused (denied)" in agent.log_text(), 10, what="the agent's log line")
+        log = agent.log_text()
+        self.assertIn("control character", log)
+        self.assertNotIn("uid=", log)
+        # The same pattern still allows what it was written for.
+        status, body, _ = self.dispatch("cat /var/log/none")
+        self.assertEqual(status, 202, body)
+        self.assertEqual(self.wait_final(body["command_id"])["status"], "failed")  # ran: cat found no file
 
     def test_commands_disabled_by_default_config(self):
         self.start_agent_with(enabled=False)
