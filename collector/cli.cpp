@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <pwd.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include "collector/auth/password.hpp"
 #include "collector/data_dir.hpp"
 #include "collector/names.hpp"
+#include "common/json_text.hpp"
 #include "common/random.hpp"
 #include "common/time_format.hpp"
 
@@ -36,6 +38,16 @@ std::string read_password()
     return password;
 }
 
+// Who changed a user, for the audit log: the Unix account that ran the command.
+audit_record cli_audit()
+{
+    audit_record a;
+    a.at_ms = now_unix_ms();
+    const passwd* pw = ::getpwuid(::geteuid());
+    a.actor = "cli:" + (pw && pw->pw_name ? std::string(pw->pw_name) : std::to_string(::geteuid()));
+    return a;
+}
+
 std::unique_ptr<storage> open_or_report(const collector_invocation& inv)
 {
     auto db = open_database(inv.config, true);
@@ -56,15 +68,15 @@ int run_user_add(const collector_invocation& inv)
         return 2;
     }
     const auto password = read_password();
-    if (password.size() < 8) {
-        std::fprintf(stderr, "corvid-collector: the password must have at least 8 characters\n");
+    if (auto problem = check_new_password(password)) {
+        std::fprintf(stderr, "corvid-collector: %s\n", problem->c_str());
         return 2;
     }
     auto db = open_or_report(inv);
     if (!db)
         return 1;
     user_record user{inv.name, hash_password(password), *role, now_unix_ms()};
-    auto added = db->add_user(user);
+    auto added = db->create_user(user, cli_audit());
     if (!added) {
         if (added.error() == make_error_code(storage_errc::already_exists))
             std::fprintf(stderr, "corvid-collector: user '%s' already exists\n", inv.name.c_str());
@@ -73,6 +85,86 @@ int run_user_add(const collector_invocation& inv)
         return 1;
     }
     std::fprintf(stderr, "user '%s' added with role %s\n", inv.name.c_str(), inv.role.c_str());
+    return 0;
+}
+
+int run_user_list(const collector_invocation& inv)
+{
+    auto db = open_or_report(inv);
+    if (!db)
+        return 1;
+    auto users = db->list_users();
+    if (!users) {
+        std::fprintf(stderr, "corvid-collector: listing the users failed: %s\n", users.error().message().c_str());
+        return 1;
+    }
+    std::string out = "[";
+    for (const auto& u : *users) {
+        if (out.size() > 1)
+            out += ',';
+        out += R"({"username":)";
+        append_json_string(out, u.username);
+        out += R"(,"role":)";
+        append_json_string(out, role_name(u.role));
+        out += u.disabled ? R"(,"disabled":true})" : R"(,"disabled":false})";
+    }
+    out += ']';
+    std::printf("%s\n", out.c_str());
+    return 0;
+}
+
+int run_user_change(const collector_invocation& inv)
+{
+    user_change change;
+    std::string_view done;
+    switch (inv.command) {
+    case command_kind::user_delete:
+        change.remove = true;
+        done = "deleted";
+        break;
+    case command_kind::user_disable:
+        change.disabled = true;
+        done = "disabled";
+        break;
+    case command_kind::user_enable:
+        change.disabled = false;
+        done = "enabled";
+        break;
+    case command_kind::user_role:
+        change.role = role_from_name(inv.role);
+        done = "given its role";
+        break;
+    case command_kind::user_passwd: {
+        const auto password = read_password();
+        if (auto problem = check_new_password(password)) {
+            std::fprintf(stderr, "corvid-collector: %s\n", problem->c_str());
+            return 2;
+        }
+        change.password_hash = hash_password(password);
+        done = "given a new password";
+        break;
+    }
+    default: return 2;
+    }
+    auto db = open_or_report(inv);
+    if (!db)
+        return 1;
+    auto changed = db->change_user(inv.name, change, cli_audit());
+    if (!changed) {
+        std::fprintf(stderr, "corvid-collector: changing the user failed: %s\n", changed.error().message().c_str());
+        return 1;
+    }
+    switch (changed->status) {
+    case user_change_status::not_found:
+        std::fprintf(stderr, "corvid-collector: no user '%s'\n", inv.name.c_str());
+        return 1;
+    case user_change_status::last_admin:
+        std::fprintf(stderr, "corvid-collector: '%s' is the last enabled admin; make another user admin first\n",
+                     inv.name.c_str());
+        return 1;
+    case user_change_status::done: break;
+    }
+    std::fprintf(stderr, "user '%s' %.*s\n", inv.name.c_str(), static_cast<int>(done.size()), done.data());
     return 0;
 }
 

@@ -16,7 +16,11 @@ net::awaitable<auth_outcome> authenticate_token(app& a, std::string_view token)
         co_return auth_outcome{std::nullopt, "user lookup failed: " + user.error().message()};
     if (!*user)
         co_return auth_outcome{std::nullopt, "token for unknown user '" + username + "'"};
-    co_return auth_outcome{principal{(*user)->username, (*user)->role}, {}};
+    if ((*user)->disabled)
+        co_return auth_outcome{std::nullopt, "token for disabled user '" + username + "'"};
+    if ((*user)->token_generation != claims->generation)
+        co_return auth_outcome{std::nullopt, "revoked token of user '" + username + "'"};
+    co_return auth_outcome{principal{(*user)->username, (*user)->role, claims->generation, claims->expires_at_s}, {}};
 }
 
 } // namespace corvid::collector

@@ -97,12 +97,13 @@ boost::system::result<token_claims, jwt_error> read_claims(simdjson::dom::parser
     if (parser.parse(padded).get_object().get(payload))
         return error(jwt_errc::malformed, "payload is not a JSON object");
 
-    std::optional<std::int64_t> exp, iat, nbf;
+    std::optional<std::int64_t> exp, iat, nbf, gen;
     std::optional<std::string> sub;
     for (const auto field : payload) {
         std::optional<std::int64_t>* number = field.key == "exp" ? &exp
                                             : field.key == "iat" ? &iat
                                             : field.key == "nbf" ? &nbf
+                                            : field.key == "gen" ? &gen
                                                                  : nullptr;
         if (number) {
             if (number->has_value())
@@ -130,7 +131,9 @@ boost::system::result<token_claims, jwt_error> read_claims(simdjson::dom::parser
         return error(jwt_errc::not_yet_valid, "token is not valid yet (nbf)");
     if (iat && too_far_ahead(*iat, now_s))
         return error(jwt_errc::not_yet_valid, "token was issued in the future (iat)");
-    return token_claims{std::move(*sub), iat.value_or(0), *exp};
+    if (gen && *gen < 0)
+        return error(jwt_errc::malformed, "claim \"gen\" is negative");
+    return token_claims{std::move(*sub), iat.value_or(0), *exp, gen.value_or(0)};
 }
 
 } // namespace
@@ -140,7 +143,8 @@ std::string issue_token(std::string_view secret, const token_claims& claims)
     check_secret(secret);
     std::string payload = "{\"sub\":";
     append_json_string(payload, claims.subject);
-    payload += fmt::format(",\"iat\":{},\"exp\":{}}}", claims.issued_at_s, claims.expires_at_s);
+    payload += fmt::format(",\"iat\":{},\"exp\":{},\"gen\":{}}}", claims.issued_at_s, claims.expires_at_s,
+                           claims.generation);
 
     std::string token = base64url_encode(header_json);
     token += '.';

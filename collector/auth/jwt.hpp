@@ -4,7 +4,9 @@
 // the header's "alg" must be exactly "HS256" (so "none" and key-confusion tricks fail), a "crit"
 // header is refused, and the signature is checked in constant time before any claim is read.
 // Claims: "sub" (username, required), "exp" (required), "iat" and "nbf" (optional), all times in
-// whole seconds since the Unix epoch.
+// whole seconds since the Unix epoch; "gen" (optional, a non-negative integer, absent = 0): the
+// user's token generation when the token was issued. The signature makes "gen" trustworthy; the
+// caller compares it with the stored generation (operator_auth.hpp) to honour revocation.
 // Threading: issue_token and verify_token are pure and thread-safe; load_or_create_secret blocks on
 // file I/O (start-up only). Call corvid::init_crypto() first.
 #include <boost/assert/source_location.hpp>
@@ -24,6 +26,7 @@ inline constexpr std::int64_t jwt_clock_skew_s = 60;  // allowance for "iat" and
 struct token_claims {
     std::string subject;
     std::int64_t issued_at_s = 0, expires_at_s = 0;
+    std::int64_t generation = 0; // "gen"
 };
 
 enum class jwt_errc {

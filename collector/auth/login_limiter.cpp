@@ -56,6 +56,23 @@ void login_limiter::record_success(std::string_view address)
     entries_.erase(it);
 }
 
+void login_limiter::release(std::string_view key, time_point at)
+{
+    const auto it = entries_.find(key);
+    if (it == entries_.end())
+        return;
+    auto& failures = it->second.failures;
+    // Attempts reserved in the same instant are alike: taking back any one of them is the same.
+    const auto found = std::find(failures.begin(), failures.end(), at);
+    if (found == failures.end())
+        return;
+    failures.erase(found);
+    if (failures.empty()) {
+        order_.erase(it->second.position);
+        entries_.erase(it);
+    }
+}
+
 void login_limiter::forget_expired(time_point now)
 {
     // The list is ordered by latest failure, so expired entries gather at its front.

@@ -1,9 +1,9 @@
 #pragma once
-// Slows password guessing: each source address may fail to log in at most `max_failures` times
-// within any `window` (a sliding window: the times of the last max_failures failures are kept, and
-// an address is blocked while all of them lie within the window; it is free again when the oldest
-// ages out). A success clears the address. The caller chooses the key: a full IPv4 address, and
-// for IPv6 preferably the /64 prefix, since one host usually owns a whole /64.
+// A sliding-window counter per key: each key may have at most `max_failures` events within any
+// `window` (the times of the last max_failures events are kept, and a key is blocked while all of
+// them lie within the window; it is free again when the oldest ages out). login_attempts.hpp
+// counts login attempts with two of these (per user, per address); command dispatch counts each
+// operator's commands with one. record_success clears a key; release takes back one event.
 // Memory is bounded: at most `max_tracked` addresses are remembered. When a new address arrives
 // and the table is full, the address whose latest failure is oldest is forgotten (least recently
 // failed first). An attacker spraying many addresses can so make us forget old ones early, but can
@@ -39,6 +39,9 @@ public:
     std::optional<std::chrono::seconds> retry_after(std::string_view address, time_point now) const;
     void record_failure(std::string_view address, time_point now);
     void record_success(std::string_view address);
+    // Takes back the one event recorded at `at` (a reserved login attempt that succeeded or was
+    // never verified); other events of the key stay. Nothing happens if it is no longer there.
+    void release(std::string_view key, time_point at);
 
     std::size_t tracked() const { return entries_.size(); }
 

@@ -36,6 +36,16 @@ bool verify_password(std::string_view hash, std::string_view password)
     return crypto_pwhash_str_verify(buf, password.data(), password.size()) == 0;
 }
 
+std::optional<std::string> check_new_password(std::string_view password)
+{
+    if (password.size() < min_password_bytes)
+        return "the password must have at least 8 characters";
+    // argon2id's cost does not grow with the length; the cap only keeps bodies and stdin sane.
+    if (password.size() > max_password_bytes)
+        return "the password must have at most 1024 bytes";
+    return std::nullopt;
+}
+
 bool password_needs_rehash(std::string_view hash)
 {
     char buf[crypto_pwhash_STRBYTES];

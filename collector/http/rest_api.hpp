@@ -1,8 +1,9 @@
 #pragma once
-// The collector's REST API (README, "REST API"): login, servers, key rotation, metrics history,
-// health. Every route but login and health requires `Authorization: Bearer <jwt>`: 401 without a
-// valid token, 403 when the user's role does not allow the route. Errors are {"error":"…"}.
-// io thread only; blocking work (password hashing, SQLite) runs on the store's threads.
+// The collector's REST API (README, "REST API"): login, logout, users (user_api.hpp), servers,
+// key rotation, metrics history, health. Every route but login and health requires
+// `Authorization: Bearer <jwt>`: 401 without a valid token, 403 when the user's role does not
+// allow the route. Errors are {"error":"…"}.
+// io thread only; SQLite runs on the store's threads, password hashing in app::passwords.
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <vector>
 
+#include "collector/names.hpp"
 #include "common/random.hpp"
 
 namespace corvid::collector {
@@ -74,12 +75,12 @@ route_match match_route(std::string_view target)
 {
     const auto path = target.substr(0, target.find('?'));
     if (path == "/")
-        return {route_id::web_index, {}, {}, {}};
+        return {.id = route_id::web_index};
     const auto p = split_path(path);
     if (p.size() == 2 && p[0] == "assets")
-        return is_asset_name(p[1]) ? route_match{route_id::web_asset, {}, std::string(p[1]), {}} : route_match{};
+        return is_asset_name(p[1]) ? route_match{.id = route_id::web_asset, .asset = std::string(p[1])} : route_match{};
     auto with_id = [](route_id id, std::string_view server_id) {
-        return is_uuid(server_id) ? route_match{id, std::string(server_id), {}, {}} : route_match{};
+        return is_uuid(server_id) ? route_match{.id = id, .server_id = std::string(server_id)} : route_match{};
     };
     // Legacy short forms of the frontend sockets: /ws/metrics/{id}, /ws/logs/{id}.
     if (p.size() == 3 && p[0] == "ws") {
@@ -93,13 +94,20 @@ route_match match_route(std::string_view target)
         return {};
     const auto n = p.size();
     if (n == 3 && p[2] == "servers")
-        return {route_id::servers, {}, {}, {}};
+        return {.id = route_id::servers};
     if (n == 3 && p[2] == "health")
-        return {route_id::health, {}, {}, {}};
+        return {.id = route_id::health};
     if (n == 4 && p[2] == "auth" && p[3] == "login")
-        return {route_id::login, {}, {}, {}};
+        return {.id = route_id::login};
+    if (n == 4 && p[2] == "auth" && p[3] == "logout")
+        return {.id = route_id::logout};
+    if (n == 3 && p[2] == "users")
+        return {.id = route_id::users};
+    // A name outside the rules cannot exist: not_found, and nothing odd reaches a handler.
+    if (n == 4 && p[2] == "users")
+        return check_user_name(p[3]) ? route_match{} : route_match{.id = route_id::user, .username = std::string(p[3])};
     if (n == 4 && p[2] == "agents" && p[3] == "ws")
-        return {route_id::agent_ws, {}, {}, {}};
+        return {.id = route_id::agent_ws};
     if (n == 4 && p[2] == "servers")
         return with_id(route_id::server, p[3]);
     if (n == 5 && p[2] == "servers" && p[4] == "api-key")
@@ -115,9 +123,9 @@ route_match match_route(std::string_view target)
     if (n == 5 && p[2] == "ws" && p[3] == "logs")
         return with_id(route_id::logs_ws, p[4]);
     if (n == 3 && p[2] == "collector")
-        return {route_id::collector_info, {}, {}, {}};
+        return {.id = route_id::collector_info};
     if (n == 3 && p[2] == "audit")
-        return {route_id::audit, {}, {}, {}};
+        return {.id = route_id::audit};
     if (n == 5 && p[2] == "servers" && p[4] == "commands")
         return with_id(route_id::server_commands, p[3]);
     if (n == 5 && p[2] == "servers" && p[4] == "docker")
@@ -125,7 +133,7 @@ route_match match_route(std::string_view target)
     if (n == 5 && p[2] == "servers" && p[4] == "containers")
         return with_id(route_id::server_containers, p[3]);
     auto with_command = [](route_id id, std::string_view command_id) {
-        return is_uuid(command_id) ? route_match{id, {}, {}, std::string(command_id)} : route_match{};
+        return is_uuid(command_id) ? route_match{.id = id, .command_id = std::string(command_id)} : route_match{};
     };
     if (n == 4 && p[2] == "commands")
         return with_command(route_id::command, p[3]);
@@ -137,7 +145,10 @@ route_match match_route(std::string_view target)
 std::string_view allowed_methods(route_id id)
 {
     switch (id) {
-    case route_id::login: return "POST";
+    case route_id::login:
+    case route_id::logout: return "POST";
+    case route_id::users: return "GET, POST";
+    case route_id::user: return "PATCH, DELETE";
     case route_id::servers: return "GET, POST";
     case route_id::server: return "GET, DELETE";
     case route_id::server_api_key:

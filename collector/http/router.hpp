@@ -13,6 +13,9 @@ namespace corvid::collector {
 enum class route_id {
     not_found,
     login,           // POST   /api/v1/auth/login
+    logout,          // POST   /api/v1/auth/logout
+    users,           // GET, POST /api/v1/users
+    user,            // PATCH, DELETE /api/v1/users/{username}
     servers,         // GET, POST /api/v1/servers
     server,          // GET, DELETE /api/v1/servers/{id}
     server_api_key,  // POST   /api/v1/servers/{id}/api-key
@@ -39,6 +42,7 @@ struct route_match {
     std::string server_id; // for routes with {id}; a well-formed uuid, else the route is not_found
     std::string asset;     // for web_asset: a plain file name (see is_asset_name), else not_found
     std::string command_id; // for command and command_ws: a well-formed uuid, else not_found
+    std::string username;   // for user: a well-formed user name (names.hpp), else not_found
 };
 
 // A name under /assets/: letters, digits, '.', '-' and '_', at most 64 bytes, not starting with

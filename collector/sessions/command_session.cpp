@@ -10,6 +10,8 @@
 namespace corvid::collector {
 namespace {
 constexpr auto write_deadline = std::chrono::seconds(10);
+// A revoked watcher must be gone within 5 s even if it stalls: error frame and close, 2 s each.
+constexpr auto revoke_step_deadline = std::chrono::seconds(2);
 
 std::shared_ptr<const std::string> shared(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
 } // namespace
@@ -80,6 +82,9 @@ net::awaitable<bool> command_session::authenticate()
         co_await refuse_and_close(*conn_, "not_found", "no such command");
         co_return false;
     }
+    // Watching someone else's command needs admin for as long as the socket is open.
+    identity_ = watched_identity{who->username, who->token_generation, who->token_expires_at_s,
+                                 (*found)->issued_by == who->username ? role::viewer : role::admin};
     const std::string welcome = proto::encode(proto::auth_success{(*found)->server_id, "Connected successfully"});
     auto sent = co_await (conn_->write(welcome) || abort_after(*conn_, write_deadline));
     if (sent.index() != 0 || std::get<0>(sent))
@@ -94,8 +99,25 @@ net::awaitable<void> command_session::run()
     const bool authenticated = co_await authenticate();
     if (!authenticated)
         co_return;
+    watch_id_ = app_.identities.watch(identity_, [weak = weak_from_this()](revocation why) {
+        if (auto self = weak.lock())
+            self->revoke(why);
+    });
     co_await (read_loop() || write_loop());
     conn_->abort();
+    if (watch_id_ != 0)
+        app_.identities.unwatch(watch_id_);
+}
+
+void command_session::revoke(revocation why)
+{
+    watch_id_ = 0; // the watch dropped the registration before calling
+    log::info("command watcher {} ({}) of {}: closing, {}", identity_.username, conn_->remote_address(), command_id_,
+              revocation_code(why));
+    revoked_code_ = revocation_code(why);
+    revoked_frame_ = shared(proto::encode(
+        proto::error{std::string(revocation_code(why)), std::string(revocation_message(why)), std::nullopt}));
+    wake_.cancel();
 }
 
 net::awaitable<void> command_session::read_loop()
@@ -115,6 +137,14 @@ net::awaitable<void> command_session::read_loop()
 net::awaitable<void> command_session::write_loop()
 {
     for (;;) {
+        if (revoked_frame_) {
+            // What was queued is no longer for this user: only the error goes out.
+            co_await (conn_->write(*revoked_frame_) || abort_after(*conn_, revoke_step_deadline));
+            co_await (conn_->close(close_code::policy_violation, revoked_code_)
+                      || abort_after(*conn_, revoke_step_deadline));
+            conn_->abort();
+            co_return;
+        }
         if (!queue_.empty()) {
             const auto frame = queue_.front();
             queue_.pop_front();

@@ -7,6 +7,8 @@
 // Bound: the frames of one command (its output is capped at the agent and buffered at most
 // command_tracker::max_buffered_output here); a watcher whose queue passes max_queued_frames or
 // that does not take a write for 10 s is disconnected, without effect on the command.
+// Revocation: the watcher registers with the identity watch (identity_watch.hpp), needing the admin
+// role unless it issued the command; when revoked it gets one error frame and close 1008.
 // io thread only.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -15,6 +17,7 @@
 #include <string>
 
 #include "collector/app.hpp"
+#include "collector/auth/identity_watch.hpp"
 #include "common/ws_connection.hpp"
 
 namespace corvid::collector {
@@ -32,6 +35,7 @@ private:
     net::awaitable<void> read_loop();
     net::awaitable<void> write_loop();
     void send_stored(const command_record& c);
+    void revoke(revocation why);
 
     app& app_;
     std::unique_ptr<ws_connection> conn_;
@@ -39,6 +43,10 @@ private:
     net::steady_timer wake_;
     std::deque<std::shared_ptr<const std::string>> queue_;
     bool ended_ = false;
+    watched_identity identity_;
+    std::uint64_t watch_id_ = 0; // registration with app_.identities; 0: none
+    std::shared_ptr<const std::string> revoked_frame_; // set: send it, then close 1008
+    std::string_view revoked_code_;
     static constexpr std::size_t max_queued_frames = 4096;
 };
 

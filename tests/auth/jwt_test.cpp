@@ -289,3 +289,28 @@ TEST_SUITE("auth.jwt")
         CHECK(r.error() == boost::system::error_code(ENOENT, boost::system::system_category()));
     }
 }
+
+TEST_SUITE("auth.jwt.generation")
+{
+    // Issue 12.5: a token issued before a password change still worked. Tokens now carry the
+    // user's token generation ("gen"); operator_auth compares it with the stored one.
+    TEST_CASE("jwt: issue12_5 the token generation round trips as gen, absent is 0, negative is malformed")
+    {
+        const auto token = issue_token(test_secret(), {"alice", now, now + 60, 7});
+        auto claims = verify_token(test_secret(), token, now);
+        REQUIRE(claims.has_value());
+        CHECK(claims->generation == 7);
+        const auto payload = corvid::base64url_decode(token.substr(token.find('.') + 1, token.rfind('.') - token.find('.') - 1));
+        REQUIRE(payload.has_value());
+        CHECK(payload->find("\"gen\":7") != std::string::npos);
+
+        // Tokens issued before schema v4 have no "gen": they count as generation 0.
+        auto old = verify_token(test_secret(), make_token(test_secret(), hs256, payload_json()), now);
+        REQUIRE(old.has_value());
+        CHECK(old->generation == 0);
+
+        CHECK(error_of(make_token(test_secret(), hs256, payload_json(R"(,"gen":-1)"))) == jwt_errc::malformed);
+        CHECK(error_of(make_token(test_secret(), hs256, payload_json(R"(,"gen":"1")"))) == jwt_errc::malformed);
+        CHECK(error_of(make_token(test_secret(), hs256, payload_json(R"(,"gen":1,"gen":2)"))) == jwt_errc::malformed);
+    }
+}

@@ -90,6 +90,22 @@ TEST_SUITE("collector.router")
         CHECK(allowed_methods(route_id::web_asset) == "GET");
     }
 
+    // Issue 12.5: users are managed over the API, and a user can end all of its sessions.
+    TEST_CASE("match_route: issue12_5 users, one user by name, and logout")
+    {
+        CHECK(match_route("/api/v1/users").id == route_id::users);
+        CHECK(match_route("/api/v1/auth/logout").id == route_id::logout);
+        const auto one = match_route("/api/v1/users/alice.b-1_x?x=1");
+        CHECK(one.id == route_id::user);
+        CHECK(one.username == "alice.b-1_x");
+        CHECK(match_route("/api/v1/users/al%20ice").id == route_id::not_found);
+        CHECK(match_route("/api/v1/users/" + std::string(65, 'a')).id == route_id::not_found);
+        CHECK(match_route("/api/v1/users/alice/x").id == route_id::not_found);
+        CHECK(allowed_methods(route_id::users) == "GET, POST");
+        CHECK(allowed_methods(route_id::user) == "PATCH, DELETE");
+        CHECK(allowed_methods(route_id::logout) == "POST");
+    }
+
     TEST_CASE("parse_query: names, values and percent-decoding")
     {
         auto q = parse_query("/x?from=10&to=20&search=a%20b+c&flag");

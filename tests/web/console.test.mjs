@@ -31,13 +31,17 @@ const FINAL = ['completed', 'failed', 'timed_out', 'denied', 'lost'];
 const SCREENSHOT = '/tmp/corvid-console.png';
 const AUDIT_SCREENSHOT = '/tmp/corvid-audit.png';
 
-function agentConfig(file, publicKey, socket) {
-  // JSON strings are TOML basic strings as long as they are ASCII.
+function agentConfig(file, publicKey, serverId, socket) {
+  // JSON strings are TOML basic strings as long as they are ASCII. Commands need this host's
+  // server_id (the "id" of `server add`) and, since tests run as root, a run_as user: none of
+  // these commands needs root.
   fs.writeFileSync(file, [
     `collector_public_key = ${JSON.stringify(publicKey)}`,
+    `server_id = ${JSON.stringify(serverId)}`,
     '[commands]',
     'enabled = true',
     `allow = [${ALLOW.map((p) => JSON.stringify(p)).join(', ')}]`,
+    'run_as = "nobody"',
     'timeout_s = 20',
     '[docker]',
     'enabled = true',
@@ -78,7 +82,8 @@ test('web console: commands, containers, roles, audit log', { timeout: 300000 },
     const base = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(listening)?.[1];
     assert.ok(base, `unexpected first line: ${listening}`);
 
-    const config = agentConfig(path.join(tmp, 'agent.toml'), added.collector_public_key, path.join(tmp, 'docker.sock'));
+    const config = agentConfig(path.join(tmp, 'agent.toml'), added.collector_public_key, added.id,
+      path.join(tmp, 'docker.sock'));
     const agent = new Child('corvid-agent', AGENT, ['--config', config, '--collector-url',
       `${base.replace('http', 'ws')}/api/v1/agents/ws`, '--interval', '1', '--log-level', 'debug',
       '--state-dir', path.join(tmp, 'agent-state')],
@@ -255,11 +260,13 @@ test('web console: commands, containers, roles, audit log', { timeout: 300000 },
     await page.locator('#audit-view').waitFor({ state: 'visible' });
     const auditRows = page.locator('#audit-table tbody tr');
     await waitUntil(async () => (await auditRows.count()) === 50, 10000, 'the first page of the audit log');
-    assert.ok(await page.locator('#audit-more').isVisible(), 'no "Load more" with 72 entries');
+    // 36 commands x 2 (dispatched, finished), and user.created for each of the USERS (issue 12.5).
+    const auditEntries = 36 * 2 + USERS.length;
+    assert.ok(await page.locator('#audit-more').isVisible(), `no "Load more" with ${auditEntries} entries`);
     await page.screenshot({ path: AUDIT_SCREENSHOT });
     console.log(`screenshot: ${AUDIT_SCREENSHOT}`);
     await page.getByRole('button', { name: 'Load more' }).click();
-    await waitUntil(async () => (await auditRows.count()) === 72, 10000, 'the second page of the audit log'); // 36 commands x 2
+    await waitUntil(async () => (await auditRows.count()) === auditEntries, 10000, 'the second page of the audit log');
     await page.locator('#audit-more').waitFor({ state: 'hidden' });
     // A command's entries: its dispatch (who, from where, what), then its outcome, tied by its id.
     const entries = async (detail) => {
