@@ -1,8 +1,11 @@
 #include "agent/sampling.hpp"
 
+#include <fmt/ranges.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "agent/sample_fit.hpp"
 #include "common/deadline.hpp"
 #include "common/log.hpp"
 #include "common/time_format.hpp"
@@ -54,6 +57,14 @@ net::awaitable<void> sampling::run()
             log::warn("sampling took {} ms, more than half the interval", took_ms);
         if (decorate_)
             decorate_(data);
+        const auto cut = fit_sample(data, max_sample_data_bytes());
+        if (!cut.empty() && !cutting_)
+            log::warn("a sample was larger than the collector accepts ({} bytes); cut these lists to fit: {} "
+                      "(logged once until samples fit again)",
+                      proto::max_sample_frame_bytes, fmt::join(cut, ", "));
+        else if (cut.empty() && cutting_)
+            log::info("samples fit again without cutting lists");
+        cutting_ = !cut.empty();
         std::string payload = proto::encode_sample_data(data);
         auto appending = metrics_.append(data.timestamp_ms, std::move(payload)); // named: GCC 12 (README)
         co_await std::move(appending);

@@ -40,6 +40,7 @@ private:
     net::steady_timer timer_;
     net::thread_pool worker_{1};
     bool stopping_ = false;
+    bool cutting_ = false; // the last sample had lists cut to fit (sample_fit.hpp)
 };
 
 } // namespace corvid::agent

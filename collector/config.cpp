@@ -2,7 +2,10 @@
 // Called once at start-up on the main thread; it reads the config file, so it blocks.
 #include "collector/config.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
+#include <utility>
 #include <fmt/format.h>
 #include <sys/stat.h>
 
@@ -72,6 +75,8 @@ std::optional<toml_error> apply_login(const toml_reader& r, const toml::table& t
         std::optional<toml_error> e;
         if (k == "max_failures")
             e = r.integer(v, key, cfg.login_max_failures, 1, 1000);
+        else if (k == "max_failures_per_address")
+            e = r.integer(v, key, cfg.login_max_failures_per_address, 1, 100000);
         else if (k == "window_s")
             e = r.integer(v, key, cfg.login_window_s, 1, 86400);
         else
@@ -112,6 +117,12 @@ std::string_view command_name(command_kind c)
 {
     switch (c) {
     case command_kind::user_add: return "user add";
+    case command_kind::user_list: return "user list";
+    case command_kind::user_delete: return "user delete";
+    case command_kind::user_disable: return "user disable";
+    case command_kind::user_enable: return "user enable";
+    case command_kind::user_passwd: return "user passwd";
+    case command_kind::user_role: return "user role";
     case command_kind::server_add: return "server add";
     default: return "serve";
     }
@@ -175,6 +186,8 @@ std::optional<config_error> apply_collector_toml(collector_config& cfg, std::str
             e = r.integer(v, key, next.max_body_bytes, 1024, 16777216);
         else if (key == "write_queue_samples")
             e = r.integer(v, key, next.write_queue_samples, 100, 1000000);
+        else if (key == "write_queue_mb")
+            e = r.integer(v, key, next.write_queue_mb, 1, 4096);
         else if (key == "max_connections_per_address")
             e = r.integer(v, key, next.max_connections_per_address, 1, 1000000);
         else if (key == "tls_cert")
@@ -232,6 +245,35 @@ boost::system::result<collector_invocation, config_error> load_collector_invocat
     if (words.empty() || words[0] == "serve") {
         inv.command = command_kind::serve;
         used = words.empty() ? 0 : 1;
+    } else if (words[0] == "user" && words.size() >= 2 && words[1] != "add") {
+        // user list | delete NAME | disable NAME | enable NAME | passwd NAME | role NAME ROLE
+        static constexpr std::pair<std::string_view, command_kind> verbs[] = {
+            {"list", command_kind::user_list},       {"delete", command_kind::user_delete},
+            {"disable", command_kind::user_disable}, {"enable", command_kind::user_enable},
+            {"passwd", command_kind::user_passwd},   {"role", command_kind::user_role},
+        };
+        const auto* verb = std::find_if(std::begin(verbs), std::end(verbs), [&](const auto& v) { return v.first == words[1]; });
+        if (verb == std::end(verbs))
+            return config_error{words[0], fmt::format("unknown command \"user {}\"; see --help", words[1])};
+        inv.command = verb->second;
+        used = 2;
+        if (inv.command != command_kind::user_list) {
+            if (words.size() < 3)
+                return config_error{"NAME", fmt::format("missing NAME: expected `user {} NAME{}`", words[1],
+                                                        inv.command == command_kind::user_role ? " ROLE" : "")};
+            inv.name = words[2];
+            if (auto problem = check_user_name(inv.name))
+                return config_error{"NAME", *problem};
+            used = 3;
+        }
+        if (inv.command == command_kind::user_role) {
+            if (words.size() < 4)
+                return config_error{"ROLE", "missing ROLE: expected `user role NAME admin|operator|viewer`"};
+            if (auto problem = check_role(words[3]))
+                return config_error{"ROLE", *problem};
+            inv.role = words[3];
+            used = 4;
+        }
     } else if (words[0] == "user" || words[0] == "server") {
         const bool user = words[0] == "user";
         const std::string form = user ? "user add NAME --role admin|operator|viewer" : "server add NAME";
@@ -290,12 +332,16 @@ std::string collector_usage()
     return R"(Usage:
   corvid-collector [serve] [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--log-level LEVEL]
   corvid-collector user add NAME --role admin|operator|viewer [--data-dir DIR] [--config FILE]
+  corvid-collector user list | delete NAME | disable NAME | enable NAME | passwd NAME
+  corvid-collector user role NAME admin|operator|viewer
   corvid-collector server add NAME [--data-dir DIR] [--config FILE]
   corvid-collector --version | --help
 
 serve (the default) receives agents' samples, stores them and serves the dashboard and REST API.
-user add reads the new user's password from stdin. server add registers a server and prints
-one JSON line describing it.
+user add and user passwd read the password from stdin. user list prints the users as one JSON
+array. delete, disable, passwd and role end the user's sessions (tokens and open sockets, within
+a few seconds even while the collector runs); the last enabled admin cannot be deleted, disabled or
+demoted. server add registers a server and prints one JSON line describing it.
 
   --config FILE        TOML config file (default /etc/corvid/collector.toml, if it exists)
   --listen HOST:PORT   address to listen on (default 127.0.0.1:8080; IPv6 as [::1]:8080;

@@ -2,6 +2,7 @@
 // The collector's configuration and command line. TOML file (default /etc/corvid/collector.toml,
 // or --config), then flags. Sub-commands beside `serve` (the default):
 //   corvid-collector user add NAME --role admin|operator|viewer [--data-dir D]   (password on stdin)
+//   corvid-collector user list | delete NAME | disable NAME | enable NAME | passwd NAME | role NAME ROLE
 //   corvid-collector server add NAME [--data-dir D]                              (prints one JSON line)
 // An invalid value is a config_error naming the key; main() prints it and exits with code 2.
 #include <boost/system/result.hpp>
@@ -23,23 +24,37 @@ struct collector_config {
     std::int64_t log_max_mb = 1024;            // estimated disk use of log entries (index included)
                                                // beyond which the oldest are deleted
     std::size_t max_body_bytes = 64 * 1024;    // REST request bodies
-    std::size_t write_queue_samples = 10000;   // bound of the storage write queue
+    std::size_t write_queue_samples = 10000;   // bound of the storage write queue, in samples (log entries)
+    std::size_t write_queue_mb = 64;           // and in MiB of sample JSON and log text
     std::size_t max_connections_per_address = 256; // concurrent, per source IP; more are closed at accept
-    int login_max_failures = 5;                // per source address within login_window_s
-    std::int64_t login_window_s = 300;
+    int login_max_failures = 5;                // per username within login_window_s
+    int login_max_failures_per_address = 20;   // per source address (IPv6: per /64) within login_window_s
+    std::int64_t login_window_s = 900;
     // PEM files; both set: serve https/wss (re-read on SIGHUP), both empty: plain http/ws.
     std::string tls_cert;                      // certificate chain, leaf first
     std::string tls_key;                       // its private key, unencrypted
 };
 
-enum class command_kind { serve, user_add, server_add, version, help };
+enum class command_kind {
+    serve,
+    user_add,
+    user_list,
+    user_delete,
+    user_disable,
+    user_enable,
+    user_passwd,
+    user_role,
+    server_add,
+    version,
+    help
+};
 
 struct collector_invocation {
     command_kind command = command_kind::serve;
     collector_config config;
     std::string config_path;  // the file that was read ("" if none)
     std::string name;         // user or server name for the add commands
-    std::string role;         // for user add: "admin", "operator" or "viewer"
+    std::string role;         // for user add and user role: "admin", "operator" or "viewer"
     std::vector<std::string> warnings;
 };
 

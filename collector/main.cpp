@@ -114,11 +114,12 @@ int serve(const collector_config& cfg)
 
     net::io_context io(1);
     store db(io.get_executor(), std::move(*writer), [cfg] { return open_database(cfg, false); },
-             cfg.write_queue_samples);
-    login_limiter::options limits;
-    limits.max_failures = static_cast<std::size_t>(cfg.login_max_failures);
+             store::queue_limits{cfg.write_queue_samples, cfg.write_queue_mb * 1024 * 1024});
+    login_attempts::options limits;
+    limits.max_per_user = static_cast<std::size_t>(cfg.login_max_failures);
+    limits.max_per_address = static_cast<std::size_t>(cfg.login_max_failures_per_address);
     limits.window = std::chrono::seconds(cfg.login_window_s);
-    app a{io.get_executor(), cfg, db, {}, {}, login_limiter(limits), std::move(*secret), false, {},
+    app a{io.get_executor(), cfg, db, {}, {}, login_attempts(limits), std::move(*secret), false, {},
           std::move(*command_keys)};
 
     http_server server(a);
@@ -141,6 +142,7 @@ int serve(const collector_config& cfg)
     net::co_spawn(io, retention_loop(a), net::detached);
     net::co_spawn(io, log_retention_loop(a), net::detached);
     net::co_spawn(io, watchdog_loop(), net::detached);
+    net::co_spawn(io, a.identities.run(), net::detached);
     net::signal_set hup(io, SIGHUP);
     net::co_spawn(io, reload_on_sighup(hup, server, cfg), net::detached);
 
@@ -151,6 +153,7 @@ int serve(const collector_config& cfg)
         log::info("signal {} received: closing connections", sig);
         notify_stopping();
         a.shutting_down = true;
+        a.identities.stop();
         server.stop();
         a.agents.close_all();
         a.hub.close_all();
@@ -177,8 +180,9 @@ int serve(const collector_config& cfg)
 
 int main(int argc, char** argv)
 {
-    // The database holds password and key hashes: files we create are never world-readable.
-    ::umask(027);
+    // The database holds password and key hashes, logs and command output: files we create are
+    // the service user's alone (issue 12.10); SQLite gives its -wal and -shm the database's mode.
+    ::umask(077);
     auto inv = load_collector_invocation(argc, argv);
     if (!inv) {
         std::fprintf(stderr, "corvid-collector: %s: %s\n", inv.error().key.c_str(), inv.error().message.c_str());
@@ -201,6 +205,12 @@ int main(int argc, char** argv)
         init_crypto();
         switch (inv->command) {
         case command_kind::user_add: return run_user_add(*inv);
+        case command_kind::user_list: return run_user_list(*inv);
+        case command_kind::user_delete:
+        case command_kind::user_disable:
+        case command_kind::user_enable:
+        case command_kind::user_passwd:
+        case command_kind::user_role: return run_user_change(*inv);
         case command_kind::server_add: return run_server_add(*inv);
         default: return serve(inv->config);
         }

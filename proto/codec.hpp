@@ -36,6 +36,13 @@ template <class T> using decode_result = boost::system::result<T, decode_error>;
 
 // The largest text frame either side accepts; larger frames are refused before parsing.
 inline constexpr std::size_t max_frame_bytes = 1 << 20;
+// One `metrics` message from an agent (PROTOCOL.md 8). The largest real hosts (thousands of cores,
+// hundreds of containers and their veth interfaces) stay well under it; agents cut the longest
+// lists of a larger sample rather than send it, and the collector refuses one with 1009.
+inline constexpr std::size_t max_sample_frame_bytes = 256 * 1024;
+// How far ahead of the collector's clock a sample or log entry may be (PROTOCOL.md 3): beyond it
+// the agent's clock is wrong, and a sample from year 9999 would hide every later one.
+inline constexpr std::int64_t max_clock_ahead_ms = 5 * 60 * 1000;
 // Command text and one command_output chunk (bytes after unescaping).
 inline constexpr std::size_t max_command_bytes = 16 * 1024;
 inline constexpr std::size_t max_output_chunk_bytes = 64 * 1024;

@@ -57,6 +57,15 @@ bool method_allowed(route_id id, http::verb v)
 template <class Stream> constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 
 constexpr std::string_view tls_port_body = "This port speaks TLS: use https:// or wss://\n";
+// HSTS on every response over TLS: a browser that once reached the collector over https never
+// again sends a token or a password to it in clear text (issue 12.10). One year, the usual value;
+// not includeSubDomains, since the collector's name says nothing about its siblings'.
+template <class Stream> void add_transport_headers(http_response& res)
+{
+    if constexpr (is_tls<Stream>)
+        res.set(http::field::strict_transport_security, "max-age=31536000");
+}
+
 const std::string tls_port_refusal =
     fmt::format("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n"
                 "Connection: close\r\n\r\n{}",
@@ -278,6 +287,7 @@ net::awaitable<void> http_server::serve_http(Stream& stream, const std::string& 
             dummy.keep_alive(false);
             auto res = error_response(dummy, too_big ? http::status::payload_too_large : http::status::bad_request,
                                       too_big ? "request too large" : "malformed request: " + hec.message());
+            add_transport_headers<Stream>(res);
             beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
             co_await http::async_write(stream, res, use_tuple);
             co_await finish(stream);
@@ -328,6 +338,7 @@ net::awaitable<void> http_server::serve_http(Stream& stream, const std::string& 
         } else {
             res = co_await handle_rest(app_, req, route, peer);
         }
+        add_transport_headers<Stream>(res);
         beast::get_lowest_layer(stream).expires_after(request_deadline);
         auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
         (void)wn;

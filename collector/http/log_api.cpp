@@ -15,6 +15,12 @@ namespace {
 constexpr std::size_t default_page = 100, max_page = 1000;
 constexpr std::size_t max_filter_bytes = 1024; // search and source, as on a logs socket
 constexpr std::int64_t max_unix_s = 253402300799; // 9999-12-31T23:59:59Z
+// A page's body stops growing past this (a whole page of 64 KiB entries would be 64 MB); the rest
+// is on the next page.
+constexpr std::size_t max_body_bytes = 4 * 1024 * 1024;
+constexpr std::string_view search_timed_out =
+    "the search took too long: narrow the time range, add a level or source, or search for words of 3 or "
+    "more characters (shorter ones cannot use the index)";
 
 bool is_valid_utf8(std::string_view s)
 {
@@ -171,6 +177,12 @@ net::awaitable<http_response> log_request::logs()
             const auto level = static_cast<proto::log_level>(std::clamp(r.level, 0, 5));
             proto::append_log_entry(out, proto::log_entry{r.timestamp_ms, std::string(proto::log_level_name(level)),
                                                           std::move(r.source), std::move(r.message), r.truncated});
+            // A page of 1000 entries of 64 KiB would be 64 MB: past the byte budget the page ends
+            // here, and `next` continues after this entry (issue 12.8).
+            if (out.size() >= max_body_bytes && i + 1 < page->entries.size()) {
+                page->next = log_cursor{r.timestamp_ms, r.id};
+                break;
+            }
         }
         out += R"(],"next":)";
         if (page->next)
@@ -180,6 +192,8 @@ net::awaitable<http_response> log_request::logs()
         out += '}';
         return out;
     });
+    if (!body && body.error() == storage_errc::timed_out)
+        co_return error(status::service_unavailable, search_timed_out);
     if (!body)
         co_return error(status::service_unavailable, "storage unavailable");
     co_return json(status::ok, std::move(*body));

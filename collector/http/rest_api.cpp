@@ -11,6 +11,7 @@
 #include "collector/http/command_api.hpp"
 #include "collector/http/json_body.hpp"
 #include "collector/http/log_api.hpp"
+#include "collector/http/user_api.hpp"
 #include "collector/names.hpp"
 #include "collector/operator_auth.hpp"
 #include "common/json_text.hpp"
@@ -24,6 +25,9 @@ using status = http::status;
 
 namespace {
 constexpr std::size_t max_samples_per_request = 10000;
+// A history answer stops after the sample that takes it to this many bytes (issue 12.8: one call
+// returned 61 MB). Samples are at most 64 KiB each (PROTOCOL.md), so a body stays under 8.1 MiB.
+constexpr std::size_t max_history_body_bytes = 8 * 1024 * 1024;
 
 std::string error_body(std::string_view message)
 {
@@ -77,6 +81,7 @@ private:
     net::awaitable<std::optional<principal>> require(role needed, std::optional<http_response>& refusal);
 
     net::awaitable<http_response> login();
+    net::awaitable<http_response> logout(const principal& who);
     net::awaitable<http_response> list_servers();
     net::awaitable<http_response> get_server();
     net::awaitable<http_response> create_server(const principal& who);
@@ -125,13 +130,23 @@ net::awaitable<http_response> request_context::dispatch()
 
     const bool reading = verb == http::verb::get;
     const bool command_route = is_command_route(route_.id); // these check roles per route
+    const bool user_route = is_user_route(route_.id);       // all admin, reading included
+    role needed = reading || command_route ? role::viewer : role::admin;
+    if (user_route)
+        needed = role::admin;
+    if (route_.id == route_id::logout)
+        needed = role::viewer; // anyone may end their own sessions
     std::optional<http_response> refusal;
-    auto who = co_await require(reading || command_route ? role::viewer : role::admin, refusal);
+    auto who = co_await require(needed, refusal);
     if (!who)
         co_return std::move(*refusal);
     // One co_await per statement, never inside ?: (see "GCC 12 and coroutines" in README).
     http_response res;
-    if (command_route)
+    if (route_.id == route_id::logout)
+        res = co_await logout(*who);
+    else if (user_route)
+        res = co_await handle_user_route(a_, req_, route_, peer_, *who);
+    else if (command_route)
         res = co_await handle_command_route(a_, req_, route_, peer_, *who);
     else if (is_log_route(route_.id))
         res = co_await handle_log_route(a_, req_, route_, *who);
@@ -154,45 +169,75 @@ net::awaitable<http_response> request_context::dispatch()
 
 net::awaitable<http_response> request_context::login()
 {
-    const auto now = login_limiter::clock::now();
-    if (auto wait = a_.logins.retry_after(peer_, now)) {
-        auto res = json(status::too_many_requests,
-                        fmt::format(R"({{"error":"too many failed logins","retry_after":{}}})", wait->count()));
-        res.set(http::field::retry_after, std::to_string(wait->count()));
-        co_return res;
-    }
     auto fields = read_string_fields(req_.body(), {"username", "password"});
     if (!fields)
         co_return error(status::bad_request, fields.error().message);
     const std::string username = (*fields)["username"];
     const std::string password = (*fields)["password"];
-    // Lookup and argon2id verification both block: they run on a reader thread.
-    auto found = co_await a_.store.read([&](storage& s) -> storage_result<std::optional<user_record>> {
-        auto user = s.find_user(username);
-        if (!user)
-            return user;
-        const std::string& hash = *user ? (*user)->password_hash : dummy_password_hash();
-        const bool ok = verify_password(hash, password);
-        return ok && *user ? std::move(*user) : std::optional<user_record>{};
-    });
+    // The attempt counts (per user and per address) before anything is verified, so parallel
+    // guesses are all counted before the first is checked (login_attempts.hpp).
+    auto reserved = a_.logins.begin(username, peer_, login_attempts::clock::now());
+    if (auto* wait = std::get_if<std::chrono::seconds>(&reserved)) {
+        auto res = json(status::too_many_requests,
+                        fmt::format(R"({{"error":"too many failed logins","retry_after":{}}})", wait->count()));
+        res.set(http::field::retry_after, std::to_string(wait->count()));
+        co_return res;
+    }
+    const auto ticket = std::get<login_attempts::ticket>(std::move(reserved));
+    // The lookup is a storage read; only the argon2id verification runs in the password pool.
+    auto found = co_await a_.store.read([&](storage& s) { return s.find_user(username); });
     if (!found) {
+        a_.logins.abandoned(ticket);
         log::error("login lookup failed: {}", found.error().message());
         co_return error(status::service_unavailable, "storage unavailable");
     }
-    if (!*found) {
-        a_.logins.record_failure(peer_, login_limiter::clock::now());
+    // An unknown user is verified against a constant hash: as slow as a wrong password. (Made on a
+    // pool thread the first time: hashing never runs on the io thread.)
+    const std::string* stored = *found ? &(*found)->password_hash : nullptr;
+    auto verified = co_await a_.passwords.run(
+        [stored, &password] { return verify_password(stored ? *stored : dummy_password_hash(), password); });
+    if (!verified) {
+        a_.logins.abandoned(ticket); // never verified: not a guess
+        auto res = error(status::service_unavailable, "too many logins in progress; try again shortly");
+        res.set(http::field::retry_after, std::to_string(password_pool::retry_after_s));
+        co_return res;
+    }
+    // A disabled user with the right password is refused like a wrong one: the answer must not
+    // confirm a password that would work again once the user is enabled.
+    if (!*verified || !*found || (*found)->disabled) {
+        a_.logins.failed(ticket);
         log::warn("failed login for user '{}' from {}", make_valid_utf8(username.substr(0, 64)), peer_);
         co_return error(status::unauthorized, "invalid credentials");
     }
-    a_.logins.record_success(peer_);
+    a_.logins.succeeded(ticket);
     token_claims claims;
     claims.subject = (*found)->username;
     claims.issued_at_s = now_unix_ms() / 1000;
     claims.expires_at_s = claims.issued_at_s + a_.config.token_ttl_s;
+    claims.generation = (*found)->token_generation;
     const auto token = issue_token(a_.token_secret, claims);
     log::info("user '{}' logged in from {}", claims.subject, peer_);
     co_return json(status::ok, fmt::format(R"({{"access_token":"{}","token_type":"bearer","expires_in":{}}})", token,
                                            a_.config.token_ttl_s));
+}
+
+net::awaitable<http_response> request_context::logout(const principal& who)
+{
+    user_change change;
+    change.revoke_tokens = true;
+    audit_record line;
+    line.at_ms = now_unix_ms();
+    line.actor = who.username;
+    line.address = peer_;
+    auto changed = co_await a_.store.write([&](storage& s) { return s.change_user(who.username, change, line); });
+    if (!changed)
+        co_return error(status::service_unavailable, "storage unavailable");
+    // Every token of the user stops working now; its open sockets close within a second.
+    a_.identities.check_soon();
+    log::info("user '{}' logged out from {}: all of its tokens are revoked", who.username, peer_);
+    http_response res{status::no_content, req_.version()};
+    res.keep_alive(req_.keep_alive());
+    co_return res;
 }
 
 net::awaitable<http_response> request_context::list_servers()
@@ -310,20 +355,25 @@ net::awaitable<http_response> request_context::metrics()
     auto missing = co_await server_missing(a_, req_, id);
     if (missing)
         co_return std::move(*missing);
-    // `to` covers its whole second. The body (up to 10,000 samples) is assembled on the reader thread.
+    // `to` covers its whole second. The body (up to 10,000 samples, about max_history_body_bytes)
+    // is assembled on the reader thread; `truncated` says the client should ask again from the
+    // last timestamp it got.
     auto body = co_await a_.store.read([&](storage& s) -> storage_result<std::string> {
-        auto rows = s.samples_between(id, from * 1000, to * 1000 + 999, limit);
+        auto rows = s.samples_between(id, from * 1000, to * 1000 + 999, limit, max_history_body_bytes);
         if (!rows)
             return rows.error();
         std::string out = R"({"server_id":)";
         append_json_string(out, id);
         out += R"(,"samples":[)";
+        std::size_t bytes = 0;
         for (std::size_t i = 0; i < rows->size(); ++i) {
             if (i)
                 out += ',';
             out += (*rows)[i].data_json;
+            bytes += (*rows)[i].data_json.size();
         }
-        out += fmt::format(R"(],"truncated":{}}})", rows->size() == limit ? "true" : "false");
+        const bool cut = rows->size() == limit || bytes >= max_history_body_bytes;
+        out += fmt::format(R"(],"truncated":{}}})", cut ? "true" : "false");
         return out;
     });
     if (!body)

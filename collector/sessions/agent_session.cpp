@@ -27,6 +27,20 @@ std::string rate_limited_frame(std::uint32_t retry_after_s)
                                       retry_after_s});
 }
 
+// Why a sample or log entry taken at `timestamp_ms` is not stored, if it is not: more than
+// proto::max_clock_ahead_ms ahead of this clock, or older than the retention would keep.
+std::optional<std::string> out_of_range(std::int64_t timestamp_ms, std::int64_t retention_days)
+{
+    const auto now = now_unix_ms();
+    if (timestamp_ms > now + proto::max_clock_ahead_ms)
+        return fmt::format("its timestamp {} is more than {} s ahead of the collector's clock ({}); check the agent's clock",
+                           format_iso8601_ms(timestamp_ms), proto::max_clock_ahead_ms / 1000, format_iso8601_ms(now));
+    if (timestamp_ms < now - retention_days * 86'400'000)
+        return fmt::format("its timestamp {} is older than the retention of {} days", format_iso8601_ms(timestamp_ms),
+                           retention_days);
+    return std::nullopt;
+}
+
 void record_seen(app& a, std::string id, std::int64_t when, std::string hostname, std::string version)
 {
     net::co_spawn(
@@ -217,6 +231,13 @@ net::awaitable<void> agent_session::read_loop()
             continue;
         }
         if (auto* m = std::get_if<proto::metrics>(&*msg)) {
+            if (r.text.size() > proto::max_sample_frame_bytes) {
+                // Not acked, and nothing after it is handled: acks are cumulative.
+                send_error("message_too_big", fmt::format("a metrics message is at most {} bytes, this one has {}",
+                                                          proto::max_sample_frame_bytes, r.text.size()));
+                request_close(close_code::too_big, "sample too large");
+                continue;
+            }
             co_await on_metrics(*m); // by reference: no temporary in the co_await (README, GCC 12)
         } else if (auto* batch = std::get_if<proto::log_batch>(&*msg)) {
             co_await on_logs(*batch);
@@ -238,6 +259,13 @@ net::awaitable<void> agent_session::on_metrics(proto::metrics& m)
 {
     if (m.server_id != server_id_) {
         send_error("invalid_message", "metrics.server_id does not match the authenticated server");
+        co_return;
+    }
+    if (auto why = out_of_range(m.data.timestamp_ms, app_.config.retention_days)) {
+        // Acked, so the agent's spool moves on, but not stored: kept, a year-9999 sample would
+        // stand after every real one forever (issue 12.8). The agent logs the error.
+        send_error("timestamp_out_of_range", fmt::format("sample {} not stored: {}", m.seq, *why));
+        co_await ack_in_order(m.seq, "metrics");
         co_return;
     }
     sample_row row;
@@ -269,6 +297,25 @@ net::awaitable<void> agent_session::on_metrics(proto::metrics& m)
 
 net::awaitable<void> agent_session::on_logs(proto::log_batch& batch)
 {
+    // Entries outside the time window are left out and counted; the rest of the batch is stored.
+    std::size_t refused = 0;
+    std::string first_refusal;
+    std::erase_if(batch.entries, [&](const proto::log_entry& e) {
+        auto why = out_of_range(e.timestamp_ms, app_.config.log_retention_days);
+        if (!why)
+            return false;
+        if (refused++ == 0)
+            first_refusal = std::move(*why);
+        return true;
+    });
+    if (refused > 0) {
+        send_error("timestamp_out_of_range", fmt::format("log batch {}: {} entries not stored; the first: {}",
+                                                         batch.seq, refused, first_refusal));
+        if (batch.entries.empty()) {
+            co_await ack_in_order(batch.seq, "logs");
+            co_return;
+        }
+    }
     std::vector<log_record> rows;
     rows.reserve(batch.entries.size());
     for (const auto& e : batch.entries) {
@@ -305,6 +352,18 @@ net::awaitable<void> agent_session::on_logs(proto::log_batch& batch)
             if (self)
                 self->send(proto::encode(proto::ack{seq, "logs"}));
         });
+}
+
+net::awaitable<void> agent_session::ack_in_order(std::uint64_t seq, std::string_view stream)
+{
+    // Acks are cumulative: this one may go out only after everything received before it has
+    // committed. The writer runs queued work in order, so an empty write completes just after.
+    auto done = co_await app_.store.write([](storage&) { return storage_result<void>{}; });
+    if (!done) {
+        request_close(close_code::internal_error, "storage failure");
+        co_return;
+    }
+    send(proto::encode(proto::ack{seq, std::string(stream)}));
 }
 
 net::awaitable<void> agent_session::on_gap(const proto::gap& g)

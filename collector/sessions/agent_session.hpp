@@ -36,6 +36,8 @@ private:
     net::awaitable<void> on_metrics(proto::metrics& m);
     net::awaitable<void> on_logs(proto::log_batch& batch);
     net::awaitable<void> on_gap(const proto::gap& g);
+    // Acks a message that stores nothing, once everything received before it has committed.
+    net::awaitable<void> ack_in_order(std::uint64_t seq, std::string_view stream);
     void on_command_message(proto::from_agent& msg);
     void send(std::string frame);
     void send_error(std::string code, std::string message);

@@ -9,6 +9,9 @@ namespace {
 constexpr auto write_deadline = std::chrono::seconds(10);
 constexpr std::int64_t max_history_s = 86400;
 constexpr std::size_t max_history_samples = 20000;
+// And at most this much stored sample JSON (issue 12.8): a history message stays around 8 MiB
+// even for hosts with large samples; like the count, it cuts off the newest part of the window.
+constexpr std::size_t max_history_bytes = 8 * 1024 * 1024;
 } // namespace
 
 frontend_session::frontend_session(app& a, std::unique_ptr<ws_connection> conn, std::string server_id)
@@ -88,7 +91,7 @@ net::awaitable<void> frontend_session::on_subscribe(const proto::subscribe& sub)
     const auto history_mask = mask_;
     // Decoding and re-encoding up to a day of samples is real work: it runs on the reader thread.
     auto encoded = co_await app_.store.read([&](storage& s) -> storage_result<std::string> {
-        auto rows = s.samples_between(server_id_, from, to, max_history_samples);
+        auto rows = s.samples_between(server_id_, from, to, max_history_samples, max_history_bytes);
         if (!rows)
             return rows.error();
         std::vector<proto::sample_data> history;

@@ -1,5 +1,7 @@
 #include "collector/sessions/frontend_socket.hpp"
 
+#include <utility>
+
 #include "collector/limits/rate_limit.hpp"
 #include "collector/sessions/frontend_login.hpp"
 #include "collector/sessions/refuse.hpp"
@@ -12,6 +14,12 @@ namespace corvid::collector {
 namespace {
 constexpr auto write_deadline = std::chrono::seconds(10);
 constexpr std::size_t max_control_frames = 256;
+// And in bytes (issue 12.8): history messages run to 8 MiB, so 256 of them would be 2 GiB. A
+// frontend that leaves this much unread is disconnected, like one that leaves 256 frames.
+constexpr std::size_t max_control_bytes = 24 * 1024 * 1024;
+// A revoked socket must be gone within 5 s even if its reader stalls: the error frame and the
+// close get 2 s each (the identity watch notices within about 1 s).
+constexpr auto revoke_step_deadline = std::chrono::seconds(2);
 
 std::shared_ptr<const std::string> rate_limited_frame(std::uint32_t retry_after_s)
 {
@@ -38,11 +46,13 @@ void frontend_socket::send(std::shared_ptr<const std::string> frame)
 {
     if (closing_)
         return;
-    if (control_.size() >= max_control_frames) {
-        log::warn("frontend {} for server {} is not reading; disconnecting", conn_->remote_address(), server_id_);
+    if (control_.size() >= max_control_frames || control_bytes_ + frame->size() > max_control_bytes) {
+        log::warn("frontend {} for server {} is not reading ({} frames, {} bytes queued); disconnecting",
+                  conn_->remote_address(), server_id_, control_.size(), control_bytes_);
         conn_->abort();
         return;
     }
+    control_bytes_ += frame->size();
     control_.push_back(std::move(frame));
     wake_.cancel();
 }
@@ -65,6 +75,21 @@ void frontend_socket::close_going_away()
     wake_.cancel();
 }
 
+void frontend_socket::revoke(revocation why)
+{
+    watch_id_ = 0; // the watch dropped the registration before calling
+    if (closing_)
+        return;
+    log::info("frontend {} ({}) watching {} of server {}: closing, {}", username_, conn_->remote_address(), topic_,
+              server_id_, revocation_code(why));
+    final_frame_ = shared(proto::encode(
+        proto::error{std::string(revocation_code(why)), std::string(revocation_message(why)), std::nullopt}));
+    close_code_ = close_code::policy_violation;
+    close_reason_ = revocation_code(why);
+    closing_ = true;
+    wake_.cancel();
+}
+
 net::awaitable<bool> frontend_socket::authenticate()
 {
     auto who = co_await read_frontend_login(app_, *conn_);
@@ -77,6 +102,7 @@ net::awaitable<bool> frontend_socket::authenticate()
         co_return false;
     }
     username_ = who->username;
+    identity_ = watched_identity{who->username, who->token_generation, who->token_expires_at_s, role::viewer};
     stored_last_seen_ms_ = (*server)->last_seen_ms;
     const std::string welcome = proto::encode(proto::auth_success{server_id_, "Connected successfully"});
     auto sent = co_await (conn_->write(welcome) || abort_after(*conn_, write_deadline));
@@ -92,11 +118,17 @@ net::awaitable<void> frontend_socket::run()
     // Joined to the metrics hub on every socket: status updates, /health's count, closing at
     // shutdown and when the server is deleted.
     app_.hub.join(server_id_, weak_from_this());
+    watch_id_ = app_.identities.watch(identity_, [weak = weak_from_this()](revocation why) {
+        if (auto self = weak.lock())
+            self->revoke(why);
+    });
     co_await on_joined();
     const bool online = app_.agents.online(server_id_);
     send(shared(proto::encode_status(online, online ? app_.agents.last_seen_ms(server_id_) : stored_last_seen_ms_)));
     co_await (read_loop() || write_loop());
     conn_->abort();
+    if (watch_id_ != 0)
+        app_.identities.unwatch(watch_id_);
     app_.hub.leave(server_id_, this);
     on_left();
 }
@@ -118,6 +150,7 @@ net::awaitable<void> frontend_socket::read_loop()
                       server_id_, frontend_message_rate.rate_per_s,
                       std::chrono::duration_cast<std::chrono::seconds>(frontend_message_rate.close_after).count());
             close_code_ = close_code::policy_violation;
+            close_reason_ = "rate_limit_exceeded";
             closing_ = true;
             wake_.cancel();
             continue;
@@ -140,15 +173,20 @@ net::awaitable<void> frontend_socket::write_loop()
     for (;;) {
         std::shared_ptr<const std::string> frame;
         if (closing_) {
-            const std::string_view reason =
-                close_code_ == close_code::going_away ? "collector shutting down" : "rate_limit_exceeded";
-            co_await (conn_->close(close_code_, reason) || abort_after(*conn_, write_deadline));
+            const auto step = final_frame_ ? std::chrono::steady_clock::duration(revoke_step_deadline)
+                                           : std::chrono::steady_clock::duration(write_deadline);
+            if (final_frame_) {
+                auto last = std::exchange(final_frame_, nullptr);
+                co_await (conn_->write(*last) || abort_after(*conn_, step));
+            }
+            co_await (conn_->close(close_code_, close_reason_) || abort_after(*conn_, step));
             conn_->abort();
             co_return;
         }
         if (!control_.empty()) {
             frame = std::move(control_.front());
             control_.pop_front();
+            control_bytes_ -= frame->size();
         } else {
             auto step = next_data();
             if (step.frame) {

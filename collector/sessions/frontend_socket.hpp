@@ -5,8 +5,12 @@
 // frames (replies, errors, status, history) before data frames, one write in flight, each within
 // 10 s. A subclass decodes and handles messages (on_message) and hands out its data frames
 // (next_data); it joins its own hubs in on_joined and leaves them in on_left.
-// Queues: control frames queue up to 256; a frontend that lets that fill, or does not take a
-// write for 10 s, is disconnected. Data frames are the subclass's to bound.
+// Queues: control frames queue up to 256 frames and 24 MiB; a frontend that lets that fill, or
+// does not take a write for 10 s, is disconnected. Data frames are the subclass's to bound.
+// Revocation: once authenticated the socket registers with the identity watch
+// (identity_watch.hpp); when its user is deleted, disabled or logged out, or its token expires,
+// the socket sends one error frame ({"type":"error","code":"user_deleted"|…}) and closes with 1008,
+// dropping whatever else was queued.
 // io thread only.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -18,6 +22,7 @@
 #include <string_view>
 
 #include "collector/app.hpp"
+#include "collector/auth/identity_watch.hpp"
 #include "collector/live/hub.hpp"
 #include "common/ws_connection.hpp"
 
@@ -63,14 +68,20 @@ private:
     net::awaitable<bool> authenticate();
     net::awaitable<void> read_loop();
     net::awaitable<void> write_loop();
+    void revoke(revocation why); // the identity watch's verdict: error frame, then close 1008
 
     std::string_view topic_;
     std::string username_;
+    watched_identity identity_;   // who authenticated, with the token's generation and expiry
+    std::uint64_t watch_id_ = 0;  // registration with app_.identities; 0: none
+    std::shared_ptr<const std::string> final_frame_; // with closing_: written before the close
     std::optional<std::int64_t> stored_last_seen_ms_; // for the initial status of an offline server
     net::steady_timer wake_;
     std::deque<std::shared_ptr<const std::string>> control_;
+    std::size_t control_bytes_ = 0; // the sizes of the frames in control_
     bool closing_ = false;
     std::uint16_t close_code_ = close_code::going_away; // with closing_: how the socket is closed
+    std::string_view close_reason_ = "collector shutting down";
 };
 
 } // namespace corvid::collector

@@ -90,7 +90,10 @@ net::awaitable<void> log_session::on_subscribe(const proto::log_subscribe& sub)
     });
     loading_history_ = false;
     if (!loaded) {
-        send_error("internal_error", "log history is unavailable right now");
+        send_error("internal_error", loaded.error() == storage_errc::timed_out
+                                         ? "log history: the search took too long; narrow it (words of 3 or more "
+                                           "characters use the index)"
+                                         : "log history is unavailable right now");
         wake();
         co_return;
     }

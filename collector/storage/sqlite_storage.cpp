@@ -4,6 +4,7 @@
 #include <climits>
 #include <cstddef>
 #include <fmt/format.h>
+#include <functional>
 #include <limits>
 #include <sqlite3.h>
 #include <utility>
@@ -51,7 +52,13 @@ namespace {
 //   its share of log_fts), each row's estimate stored in size_estimate by the writer
 //   (estimated_log_row_bytes below). Retention by size compares it with log_max_mb, in O(1).
 // - gaps: one row per (server_id, stream, first_seq); a report of the same gap updates it.
-constexpr std::array<const char*, 3> migrations = {
+// v4 notes (revocation, issue 12):
+// - users.disabled: a disabled user cannot log in and its tokens stop working.
+// - users.token_generation: every token carries the generation it was issued under ("gen") and is
+//   valid only while it equals this column; moving it on revokes all of a user's tokens at once
+//   (logout, password or role change, disable). Existing users start at 0, which is also what a
+//   token without "gen" (issued before v4) counts as: sessions survive the upgrade.
+constexpr std::array<const char*, 4> migrations = {
     R"sql(
 CREATE TABLE users (
     username      TEXT PRIMARY KEY NOT NULL,
@@ -169,6 +176,10 @@ CREATE TABLE gaps (
 );
 CREATE INDEX gaps_by_server ON gaps (server_id, reported_at_ms);
 )sql",
+    R"sql(
+ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1));
+ALTER TABLE users ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 constexpr int schema_version = static_cast<int>(migrations.size());
@@ -181,6 +192,10 @@ enum class stmt : std::size_t {
     add_user,
     find_user,
     count_users,
+    list_users,
+    update_user,
+    delete_user,
+    count_enabled_admins,
     add_server,
     list_servers,
     find_server,
@@ -216,6 +231,7 @@ enum class stmt : std::size_t {
     count_,
 };
 
+#define CORVID_USER_COLUMNS "username, password_hash, role, created_at, disabled, token_generation"
 #define CORVID_SERVER_COLUMNS "id, name, enabled, created_at, last_seen, hostname, agent_version"
 #define CORVID_SAMPLE_COLUMNS "server_id, ts, cpu_percent, memory_percent, load1, data"
 #define CORVID_COMMAND_COLUMNS                                                                                     \
@@ -229,9 +245,14 @@ constexpr std::array<const char*, static_cast<std::size_t>(stmt::count_)> statem
     "BEGIN IMMEDIATE", // take the write lock up front: a deferred transaction could fail half-way with BUSY
     "COMMIT",
     "ROLLBACK",
-    "INSERT INTO users (username, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4)",
-    "SELECT username, password_hash, role, created_at FROM users WHERE username = ?1",
+    "INSERT INTO users (username, password_hash, role, created_at, disabled, token_generation)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    "SELECT " CORVID_USER_COLUMNS " FROM users WHERE username = ?1",
     "SELECT count(*) FROM users",
+    "SELECT " CORVID_USER_COLUMNS " FROM users ORDER BY username",
+    "UPDATE users SET password_hash = ?2, role = ?3, disabled = ?4, token_generation = ?5 WHERE username = ?1",
+    "DELETE FROM users WHERE username = ?1",
+    "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0",
     "INSERT INTO servers (id, name, api_key_hash, enabled, created_at, last_seen, hostname, agent_version)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     "SELECT " CORVID_SERVER_COLUMNS " FROM servers ORDER BY name, id",
@@ -293,6 +314,7 @@ constexpr std::array<const char*, static_cast<std::size_t>(stmt::count_)> statem
     "DELETE FROM gaps WHERE server_id = ?1",
 };
 
+#undef CORVID_USER_COLUMNS
 #undef CORVID_SERVER_COLUMNS
 #undef CORVID_SAMPLE_COLUMNS
 #undef CORVID_COMMAND_COLUMNS
@@ -314,6 +336,7 @@ storage_errc errc_for(int rc)
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
     case SQLITE_PERM: return storage_errc::io_error;
+    case SQLITE_INTERRUPT: return storage_errc::timed_out; // only our deadlines interrupt
     default: return storage_errc::internal;
     }
 }
@@ -523,6 +546,28 @@ std::int64_t estimated_log_row_bytes(std::string_view server_id, const log_recor
     return static_cast<std::int64_t>(r.message.size() * 9 / 4 + r.source.size() * 2 + server_id.size() * 4 + 64);
 }
 
+// While it lives, statements on `db` are interrupted (SQLITE_INTERRUPT) once `limit` has passed:
+// SQLite calls the progress handler every 1000 virtual machine steps, a few microseconds apart.
+class query_deadline {
+public:
+    query_deadline(sqlite3* db, std::chrono::milliseconds limit)
+        : db_(db), until_(std::chrono::steady_clock::now() + limit)
+    {
+        sqlite3_progress_handler(db_, 1000, &query_deadline::passed, this);
+    }
+    ~query_deadline() { sqlite3_progress_handler(db_, 0, nullptr, nullptr); }
+    query_deadline(const query_deadline&) = delete;
+    query_deadline& operator=(const query_deadline&) = delete;
+
+private:
+    static int passed(void* self)
+    {
+        return std::chrono::steady_clock::now() >= static_cast<query_deadline*>(self)->until_ ? 1 : 0;
+    }
+    sqlite3* db_;
+    std::chrono::steady_clock::time_point until_;
+};
+
 // One statement prepared for a single use (query_logs builds its SQL per filter), finalized on scope exit.
 class one_off_statement {
 public:
@@ -559,6 +604,10 @@ public:
     storage_result<void> add_user(const user_record& user) override;
     storage_result<std::optional<user_record>> find_user(std::string_view username) override;
     storage_result<std::size_t> count_users() override;
+    storage_result<std::vector<user_record>> list_users() override;
+    storage_result<void> create_user(const user_record& user, const audit_record& audit) override;
+    storage_result<user_change_result> change_user(std::string_view username, const user_change& change,
+                                                   const audit_record& audit) override;
 
     storage_result<void> add_server(const server_record& server, std::string_view api_key_hash) override;
     storage_result<std::vector<server_record>> list_servers() override;
@@ -571,7 +620,8 @@ public:
 
     storage_result<std::vector<bool>> insert_samples(std::span<const sample_row> rows) override;
     storage_result<std::vector<sample_row>> samples_between(std::string_view server_id, std::int64_t from_ms,
-                                                            std::int64_t to_ms, std::size_t limit) override;
+                                                            std::int64_t to_ms, std::size_t limit,
+                                                            std::size_t max_bytes) override;
     storage_result<std::optional<sample_row>> latest_sample(std::string_view server_id) override;
     storage_result<std::size_t> delete_samples_before(std::int64_t cutoff_ms, std::size_t max_rows) override;
 
@@ -581,6 +631,7 @@ public:
     storage_result<std::optional<command_record>> find_command(std::string_view id) override;
     storage_result<std::vector<command_record>> list_commands(std::string_view server_id, std::size_t limit) override;
     storage_result<std::size_t> mark_unfinished_commands_lost(std::int64_t now_ms) override;
+    storage_result<void> append_audit(const audit_record& a) override;
     storage_result<std::vector<audit_record>> list_audit(std::optional<std::int64_t> before_id,
                                                          std::size_t limit) override;
     storage_result<std::size_t> delete_commands_before(std::int64_t cutoff_ms, std::size_t max_rows) override;
@@ -602,6 +653,10 @@ private:
                                            const std::optional<log_cursor>& after, std::size_t limit,
                                            bool use_index, bool& index_failed);
     storage_result<int> insert_audit(const audit_record& a);
+    // The user at the current row of a statement selecting CORVID_USER_COLUMNS.
+    storage_result<user_record> read_user(sqlite3_stmt* s);
+    storage_result<user_change_result> apply_user_change(std::string_view username, const user_change& change,
+                                                         const audit_record& audit); // inside a transaction
     // Runs `body` between BEGIN and COMMIT; any error rolls back.
     template <class Body> auto in_transaction(Body&& body) -> decltype(body());
     // Maps an SQLite result code to storage_errc and logs SQLite's message. The message names
@@ -618,10 +673,12 @@ private:
     void rollback_if_open();
     // Runs a statement that returns no rows; on success returns sqlite3_changes().
     template <class Bind> storage_result<int> run(stmt which, std::string_view what, Bind&& bind);
-    // Every row of a query, each made by read(sqlite3_stmt*); `reserve` bounds the first allocation.
+    // Every row of a query, each made by read(sqlite3_stmt*); `reserve` bounds the first allocation;
+    // `enough(rows)`, when given, ends the query early once it returns true.
     template <class T, class Bind>
     storage_result<std::vector<T>> query_rows(stmt which, std::string_view what, Bind&& bind,
-                                              T (*read)(sqlite3_stmt*), std::size_t reserve = 0);
+                                              T (*read)(sqlite3_stmt*), std::size_t reserve = 0,
+                                              const std::function<bool(const std::vector<T>&)>& enough = {});
     // The first row of a query, or nothing.
     template <class T, class Bind>
     storage_result<std::optional<T>> query_one(stmt which, std::string_view what, Bind&& bind,
@@ -629,6 +686,7 @@ private:
 
     sqlite3* db_;
     std::string path_;
+    std::chrono::milliseconds log_query_deadline_{2000};
     bool opened_ = false;
     std::array<sqlite3_stmt*, static_cast<std::size_t>(stmt::count_)> statements_{};
 };
@@ -642,7 +700,8 @@ boost::system::error_code sqlite_storage::fail(int rc, std::string_view what)
         // An expected outcome the caller reports (a name is taken); not worth more than debug.
         log::debug("storage: {}: {}", what, msg);
         break;
-    case storage_errc::busy: log::warn("storage: {} on {}: {} (code {})", what, path_, msg, rc); break;
+    case storage_errc::busy:
+    case storage_errc::timed_out: log::warn("storage: {} on {}: {} (code {})", what, path_, msg, rc); break;
     default: log::error("storage: {} on {}: {} (code {})", what, path_, msg, rc); break;
     }
     return make_error_code(e);
@@ -741,6 +800,7 @@ boost::system::error_code sqlite_storage::migrate(bool allowed)
 boost::system::error_code sqlite_storage::open(const sqlite_options& o)
 {
     sqlite3_extended_result_codes(db_, 1);
+    log_query_deadline_ = o.log_query_deadline;
     const auto timeout = o.busy_timeout.count();
     sqlite3_busy_timeout(db_, static_cast<int>(timeout < 0 ? 0 : timeout > INT_MAX ? INT_MAX : timeout));
 
@@ -821,7 +881,8 @@ template <class Bind> storage_result<int> sqlite_storage::run(stmt which, std::s
 
 template <class T, class Bind>
 storage_result<std::vector<T>> sqlite_storage::query_rows(stmt which, std::string_view what, Bind&& bind,
-                                                          T (*read)(sqlite3_stmt*), std::size_t reserve)
+                                                          T (*read)(sqlite3_stmt*), std::size_t reserve,
+                                                          const std::function<bool(const std::vector<T>&)>& enough)
 {
     auto s = prepared(which);
     if (!s)
@@ -837,6 +898,8 @@ storage_result<std::vector<T>> sqlite_storage::query_rows(stmt which, std::strin
         if (rc != SQLITE_ROW)
             return fail(rc, what);
         out.push_back(read(*s));
+        if (enough && enough(out))
+            return out;
     }
 }
 
@@ -860,7 +923,12 @@ storage_result<std::optional<T>> sqlite_storage::query_one(stmt which, std::stri
 storage_result<void> sqlite_storage::add_user(const user_record& user)
 {
     auto r = run(stmt::add_user, "add user", [&](statement_use& u) {
-        u.text(user.username).text(user.password_hash).text(role_name(user.role)).integer(user.created_at_ms);
+        u.text(user.username)
+            .text(user.password_hash)
+            .text(role_name(user.role))
+            .integer(user.created_at_ms)
+            .integer(user.disabled ? 1 : 0)
+            .integer(user.token_generation);
     });
     if (!r)
         return r.error();
@@ -879,18 +947,151 @@ storage_result<std::optional<user_record>> sqlite_storage::find_user(std::string
         return std::optional<user_record>();
     if (rc != SQLITE_ROW)
         return fail(rc, "find user");
+    auto u = read_user(*s);
+    if (!u)
+        return u.error();
+    return std::optional<user_record>(std::move(*u));
+}
+
+storage_result<user_record> sqlite_storage::read_user(sqlite3_stmt* s)
+{
     user_record u;
-    u.username = column_text(*s, 0);
-    u.password_hash = column_text(*s, 1);
-    const auto r = role_from_name(column_text(*s, 2));
+    u.username = column_text(s, 0);
+    u.password_hash = column_text(s, 1);
+    const auto r = role_from_name(column_text(s, 2));
     if (!r) {
         // The CHECK constraint keeps this out; only a hand-edited file gets here.
         log::error("storage: user row in {} has an unknown role", path_);
         return make_error_code(storage_errc::corrupt);
     }
     u.role = *r;
-    u.created_at_ms = sqlite3_column_int64(*s, 3);
-    return std::optional<user_record>(std::move(u));
+    u.created_at_ms = sqlite3_column_int64(s, 3);
+    u.disabled = sqlite3_column_int64(s, 4) != 0;
+    u.token_generation = sqlite3_column_int64(s, 5);
+    return u;
+}
+
+storage_result<std::vector<user_record>> sqlite_storage::list_users()
+{
+    auto s = prepared(stmt::list_users);
+    if (!s)
+        return s.error();
+    statement_use use(*s);
+    std::vector<user_record> out;
+    for (;;) {
+        const int rc = use.step();
+        if (rc == SQLITE_DONE)
+            return out;
+        if (rc != SQLITE_ROW)
+            return fail(rc, "list users");
+        auto u = read_user(*s);
+        if (!u)
+            return u.error();
+        out.push_back(std::move(*u));
+    }
+}
+
+storage_result<void> sqlite_storage::create_user(const user_record& user, const audit_record& audit)
+{
+    auto r = in_transaction([&]() -> storage_result<int> {
+        if (auto added = add_user(user); !added)
+            return added.error();
+        audit_record line = audit;
+        line.action = "user.created";
+        line.detail = fmt::format("{} ({})", user.username, role_name(user.role));
+        return insert_audit(line);
+    });
+    if (!r)
+        return r.error();
+    return {};
+}
+
+storage_result<user_change_result> sqlite_storage::change_user(std::string_view username, const user_change& change,
+                                                               const audit_record& audit)
+{
+    return in_transaction([&] { return apply_user_change(username, change, audit); });
+}
+
+storage_result<user_change_result> sqlite_storage::apply_user_change(std::string_view username,
+                                                                     const user_change& change,
+                                                                     const audit_record& audit)
+{
+    auto found = find_user(username);
+    if (!found)
+        return found.error();
+    if (!*found)
+        return user_change_result{user_change_status::not_found, std::nullopt};
+    const user_record before = std::move(**found);
+    user_record after = before;
+    if (!change.remove) {
+        if (change.role)
+            after.role = *change.role;
+        if (change.disabled)
+            after.disabled = *change.disabled;
+        if (change.password_hash)
+            after.password_hash = *change.password_hash;
+    }
+
+    // The last enabled admin stays: without one, no one could manage users over the API again.
+    const bool was_admin = before.role == role::admin && !before.disabled;
+    const bool stays_admin = !change.remove && after.role == role::admin && !after.disabled;
+    if (was_admin && !stays_admin) {
+        auto s = prepared(stmt::count_enabled_admins);
+        if (!s)
+            return s.error();
+        statement_use use(*s);
+        const int rc = use.step();
+        if (rc != SQLITE_ROW)
+            return fail(rc, "count admins");
+        if (sqlite3_column_int64(*s, 0) <= 1)
+            return user_change_result{user_change_status::last_admin, before};
+    }
+
+    std::vector<std::pair<std::string_view, std::string>> actions; // audit action, detail
+    if (change.remove) {
+        auto r = run(stmt::delete_user, "delete user", [&](statement_use& u) { u.text(username); });
+        if (!r)
+            return r.error();
+        audit_record line = audit;
+        line.action = "user.deleted";
+        line.detail = before.username;
+        if (auto a = insert_audit(line); !a)
+            return a.error();
+        return user_change_result{user_change_status::done, before};
+    }
+    const bool password_changed = change.password_hash.has_value();
+    const bool role_changed = after.role != before.role;
+    const bool disabled_now = after.disabled && !before.disabled;
+    if (before.disabled != after.disabled)
+        actions.emplace_back(after.disabled ? "user.disabled" : "user.enabled", before.username);
+    if (role_changed)
+        actions.emplace_back("user.role_changed",
+                             fmt::format("{}: {} -> {}", before.username, role_name(before.role), role_name(after.role)));
+    if (password_changed)
+        actions.emplace_back("user.password_changed", before.username);
+    if (change.revoke_tokens)
+        actions.emplace_back("user.logout", before.username);
+    if (actions.empty())
+        return user_change_result{user_change_status::done, before};
+    if (password_changed || role_changed || disabled_now || change.revoke_tokens)
+        ++after.token_generation;
+    auto r = run(stmt::update_user, "update user", [&](statement_use& u) {
+        u.text(username)
+            .text(after.password_hash)
+            .text(role_name(after.role))
+            .integer(after.disabled ? 1 : 0)
+            .integer(after.token_generation);
+    });
+    if (!r)
+        return r.error();
+    for (auto& [action, detail] : actions) {
+        audit_record line = audit;
+        line.action = std::string(action);
+        line.detail = std::move(detail);
+        if (auto a = insert_audit(line); !a)
+            return a.error();
+    }
+    return user_change_result{user_change_status::done, std::move(after)};
 }
 
 storage_result<std::size_t> sqlite_storage::count_users()
@@ -1010,17 +1211,20 @@ storage_result<std::vector<bool>> sqlite_storage::insert_samples(std::span<const
 
 storage_result<std::vector<sample_row>> sqlite_storage::samples_between(std::string_view server_id,
                                                                         std::int64_t from_ms, std::int64_t to_ms,
-                                                                        std::size_t limit)
+                                                                        std::size_t limit, std::size_t max_bytes)
 {
     if (limit == 0 || to_ms < from_ms)
         return std::vector<sample_row>();
-    // The limit may be generous: reserve for at most 1024 rows, grow as rows arrive.
-    return query_rows(
+    // The limit may be generous: reserve for at most 1024 rows, grow as rows arrive. The byte
+    // budget keeps a reader thread from holding gigabytes for one request (issue 12.8).
+    std::size_t bytes = 0;
+    return query_rows<sample_row>(
         stmt::samples_between, "read samples",
         [&](statement_use& u) {
             u.text(server_id).integer(from_ms).integer(to_ms).integer(clamp_to_int64(limit));
         },
-        &read_sample, limit < 1024 ? limit : 1024);
+        &read_sample, limit < 1024 ? limit : 1024,
+        [&](const std::vector<sample_row>& rows) { return (bytes += rows.back().data_json.size()) >= max_bytes; });
 }
 
 storage_result<std::optional<sample_row>> sqlite_storage::latest_sample(std::string_view server_id)
@@ -1158,6 +1362,13 @@ storage_result<std::size_t> sqlite_storage::mark_unfinished_commands_lost(std::i
             return marked.error();
         return static_cast<std::size_t>(*marked);
     });
+}
+
+storage_result<void> sqlite_storage::append_audit(const audit_record& a)
+{
+    if (auto r = insert_audit(a); !r)
+        return r.error();
+    return {};
 }
 
 storage_result<std::vector<audit_record>> sqlite_storage::list_audit(std::optional<std::int64_t> before_id,
@@ -1298,12 +1509,14 @@ storage_result<log_page> sqlite_storage::run_log_query(std::string_view server_i
     }
     log_page page;
     page.entries.reserve(limit < 256 ? limit + 1 : 256);
+    const query_deadline deadline(db_, log_query_deadline_);
     for (;;) {
         const int rc = sqlite3_step(s.get());
         if (rc == SQLITE_DONE)
             break;
         if (rc != SQLITE_ROW) {
-            index_failed = prefiltered;
+            // A query cut off by its deadline would be no faster without the index.
+            index_failed = prefiltered && (rc & 0xff) != SQLITE_INTERRUPT;
             return fail(rc, "query logs");
         }
         page.entries.push_back(read_log(s.get()));

@@ -18,6 +18,10 @@ struct sqlite_options {
     bool full_sync = false;                        // synchronous=FULL (survives power loss) vs NORMAL
     bool migrate = true;                           // false: refuse a file whose schema is older than ours
     std::chrono::milliseconds busy_timeout{5000};  // how long to wait for another connection's lock
+    // How long one log query may run (query_logs): a search SQLite cannot narrow with its full-text
+    // index (terms under 3 characters) scans every entry of the server and would hold a reader
+    // thread for as long as that takes. Past it: storage_errc::timed_out.
+    std::chrono::milliseconds log_query_deadline{2000};
 };
 
 // Opens (creating if needed) and migrates the database. Errors: io_error (cannot open or write),

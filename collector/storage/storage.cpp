@@ -37,6 +37,7 @@ public:
         case storage_errc::busy: return "database is busy";
         case storage_errc::already_exists: return "already exists";
         case storage_errc::schema_too_new: return "database schema is newer than this program";
+        case storage_errc::timed_out: return "query took longer than its deadline";
         case storage_errc::internal: return "internal storage error";
         }
         return "unknown storage error";

@@ -22,6 +22,30 @@ struct user_record {
     std::string password_hash; // libsodium crypto_pwhash_str (argon2id) string
     collector::role role = role::viewer;
     std::int64_t created_at_ms = 0;
+    bool disabled = false; // a disabled user cannot log in, and its tokens and sockets stop working
+    // Tokens carry the generation they were issued under ("gen", jwt.hpp) and are valid only while
+    // it equals this one: change_user moves it on to revoke every token the user holds.
+    std::int64_t token_generation = 0;
+};
+
+// What change_user does to one user. Empty fields are kept as they are.
+struct user_change {
+    std::optional<collector::role> role;
+    std::optional<bool> disabled;
+    std::optional<std::string> password_hash; // a new hash_password() string
+    bool revoke_tokens = false;               // logout: only the token generation moves on
+    bool remove = false;                      // delete the user; the other fields are ignored
+};
+
+enum class user_change_status {
+    done,
+    not_found,
+    last_admin, // refused: it would leave no enabled admin (delete, disable or demote the last one)
+};
+
+struct user_change_result {
+    user_change_status status = user_change_status::not_found;
+    std::optional<user_record> user; // after the change; as it was, for a delete
 };
 
 struct server_record {
@@ -65,9 +89,10 @@ struct command_record {
 struct audit_record {
     std::int64_t id = 0; // assigned on insert, increasing
     std::int64_t at_ms = 0;
-    std::string actor;   // username, or "collector" for what the collector decided itself
-    std::string address; // client address of the request ("" for the collector)
-    std::string action;  // command.dispatched, command.finished, docker.dispatched, docker.finished, command.lost
+    std::string actor;   // username, "collector" for what the collector decided itself, "cli:UNIXUSER"
+    std::string address; // client address of the request ("" for the collector and the CLI)
+    std::string action;  // command.dispatched, command.finished, docker.dispatched, docker.finished, command.lost,
+                         // user.* (see change_user)
     std::string server_id, command_id;
     std::string detail;  // the exact command or action at dispatch; the agent's message later
     std::optional<std::string> status;
@@ -133,6 +158,7 @@ enum class storage_errc {
     busy,            // another connection held a lock past the busy timeout
     already_exists,  // a unique name or id is taken
     schema_too_new,  // the file was written by a newer Corvid
+    timed_out,       // a query ran past its deadline (see sqlite_options); nothing was changed
     internal,        // anything else SQLite reports
 };
 const boost::system::error_category& storage_category();
@@ -147,6 +173,23 @@ public:
     virtual storage_result<void> add_user(const user_record& user) = 0;
     virtual storage_result<std::optional<user_record>> find_user(std::string_view username) = 0;
     virtual storage_result<std::size_t> count_users() = 0;
+    // Every user, by name. The table is small (operators, not customers): one read serves the
+    // periodic check of every open operator socket (identity_watch.hpp).
+    virtual storage_result<std::vector<user_record>> list_users() = 0;
+    // add_user and its audit line (action user.created), in one transaction.
+    virtual storage_result<void> create_user(const user_record& user, const audit_record& audit) = 0;
+    // Applies `change` to `username` and appends one audit line per effective change, in one
+    // transaction (BEGIN IMMEDIATE, so the last-admin check holds against other processes too).
+    // `audit` gives at_ms, actor and address; action and detail are filled in per change:
+    //   user.deleted, user.disabled, user.enabled, user.password_changed, user.role_changed
+    //   (detail "NAME: OLD -> NEW"), user.logout; detail is the user's name otherwise.
+    // The token generation moves on (revoking every token of the user) on a password change, a
+    // role change (up or down: the web UI learns a user's role at sign-in), a disable and a
+    // logout. A change that changes nothing (e.g. disabling a disabled user) writes nothing.
+    // Refused with last_admin when the user is the last enabled admin and would be deleted,
+    // disabled or demoted.
+    virtual storage_result<user_change_result> change_user(std::string_view username, const user_change& change,
+                                                           const audit_record& audit) = 0;
 
     virtual storage_result<void> add_server(const server_record& server, std::string_view api_key_hash) = 0;
     virtual storage_result<std::vector<server_record>> list_servers() = 0;
@@ -163,9 +206,12 @@ public:
     // All rows in one transaction. Element i of the result is true when row i was new and false
     // when a row with the same (server_id, timestamp_ms) was already stored (it is left as it was).
     virtual storage_result<std::vector<bool>> insert_samples(std::span<const sample_row> rows) = 0;
-    // Oldest first, from_ms <= timestamp_ms <= to_ms, at most `limit` rows.
+    // Oldest first, from_ms <= timestamp_ms <= to_ms, at most `limit` rows, and no more rows once
+    // their data_json adds up to max_bytes or more (so a caller that gets `limit` rows, or
+    // max_bytes or more, knows the answer may be cut short).
     virtual storage_result<std::vector<sample_row>> samples_between(std::string_view server_id, std::int64_t from_ms,
-                                                                    std::int64_t to_ms, std::size_t limit) = 0;
+                                                                    std::int64_t to_ms, std::size_t limit,
+                                                                    std::size_t max_bytes = SIZE_MAX) = 0;
     virtual storage_result<std::optional<sample_row>> latest_sample(std::string_view server_id) = 0;
     // Retention: deletes at most max_rows samples older than cutoff_ms; returns how many it deleted.
     virtual storage_result<std::size_t> delete_samples_before(std::int64_t cutoff_ms, std::size_t max_rows) = 0;
@@ -188,6 +234,8 @@ public:
     // Retention: deletes at most max_rows finished commands (and their output) created before
     // cutoff_ms, oldest first; the audit log keeps their record. Returns how many it deleted.
     virtual storage_result<std::size_t> delete_commands_before(std::int64_t cutoff_ms, std::size_t max_rows) = 0;
+    // Appends one audit line on its own (e.g. a refused attempt worth keeping).
+    virtual storage_result<void> append_audit(const audit_record& a) = 0;
     // Newest first; only ids below before_id when given.
     virtual storage_result<std::vector<audit_record>> list_audit(std::optional<std::int64_t> before_id,
                                                                  std::size_t limit) = 0;

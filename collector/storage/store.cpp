@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include "common/deadline.hpp"
 #include "common/log.hpp"
@@ -13,10 +14,10 @@ constexpr std::size_t max_rows_per_commit = 2000;
 } // namespace
 
 store::store(net::any_io_executor io, std::unique_ptr<storage> writer, opener open_reader,
-             std::size_t write_queue_capacity, std::size_t reader_threads)
+             queue_limits limits, std::size_t reader_threads)
     : io_(io), writer_(std::move(writer)), open_reader_(std::move(open_reader)),
-      capacity_(write_queue_capacity == 0 ? 1 : write_queue_capacity), space_freed_(io),
-      reader_threads_(reader_threads == 0 ? 1 : reader_threads)
+      limits_{std::max<std::size_t>(limits.max_items, 1), std::max<std::size_t>(limits.max_bytes, 1)},
+      space_freed_(io, net::steady_timer::time_point::max()), reader_threads_(reader_threads == 0 ? 1 : reader_threads)
 {
 }
 
@@ -24,22 +25,23 @@ store::~store() { stop(); }
 
 void store::submit_sample(sample_row row, std::function<void(storage_result<bool>)> done)
 {
-    enqueue(pending_sample{std::move(row), std::move(done)}, 1);
+    const queue_weight w{1, row.data_json.size() + row.server_id.size()};
+    enqueue(pending_sample{std::move(row), std::move(done)}, w);
 }
 
 void store::submit_logs(std::string server_id, std::uint64_t seq, std::vector<log_record> entries,
                         std::function<void(storage_result<log_insert>)> done)
 {
-    std::size_t bytes = 0;
+    queue_weight w{std::max<std::size_t>(1, entries.size()), server_id.size()};
     for (const auto& e : entries)
-        bytes += e.message.size() + e.source.size();
-    const auto weight = std::max<std::size_t>({1, entries.size(), bytes / 1024});
-    enqueue(pending_logs{std::move(server_id), seq, std::move(entries), weight, std::move(done)}, weight);
+        w.bytes += e.message.size() + e.source.size();
+    enqueue(pending_logs{std::move(server_id), seq, std::move(entries), w, std::move(done)}, w);
 }
 
-void store::enqueue(pending_write w, std::size_t weight)
+void store::enqueue(pending_write w, queue_weight wt)
 {
-    queued_ += weight;
+    queued_.items += wt.items;
+    queued_.bytes += wt.bytes;
     bool schedule = false;
     {
         std::lock_guard lock(mutex_);
@@ -55,17 +57,26 @@ void store::enqueue(pending_write w, std::size_t weight)
 
 net::awaitable<void> store::wait_for_write_space()
 {
-    while (queued_ >= capacity_) {
-        // Re-checked at least every 100 ms: a wake-up that raced with the wait is never lost for long.
-        space_freed_.expires_after(std::chrono::milliseconds(100));
+    // The check and the wait run without a suspension in between on the one io thread, so a
+    // completion cannot slip between them. Nobody re-arms the timer: re-arming would cancel the
+    // other waiters' waits, and they would wake each other in a loop (issue 12.11).
+    while (write_queue_full()) {
         co_await space_freed_.async_wait(use_tuple);
+        // Our own session ending cancels us too: stop waiting rather than spin on the full queue.
+        // (One co_await per statement, outside conditions: README, GCC 12 and coroutines.)
+        const auto state = co_await net::this_coro::cancellation_state;
+        if (state.cancelled() != net::cancellation_type::none)
+            co_return;
     }
 }
 
-void store::completed(std::size_t weight)
+void store::completed(queue_weight wt)
 {
-    queued_ -= weight;
-    space_freed_.cancel();
+    const bool was_full = write_queue_full();
+    queued_.items -= wt.items;
+    queued_.bytes -= wt.bytes;
+    if (was_full && !write_queue_full())
+        space_freed_.cancel(); // wakes every waiter once; those that find it full again wait again
 }
 
 void store::flush()
@@ -106,14 +117,17 @@ void store::commit_samples(std::vector<pending_write>& batch, std::size_t start,
     dones.reserve(end - start);
     for (auto i = start; i < end; ++i)
         dones.push_back(std::move(std::get<pending_sample>(batch[i]).done));
-    net::post(io_, [this, dones = std::move(dones), result = std::move(result)]() mutable {
+    queue_weight total{dones.size(), 0};
+    for (const auto& row : rows)
+        total.bytes += row.data_json.size() + row.server_id.size();
+    net::post(io_, [this, total, dones = std::move(dones), result = std::move(result)]() mutable {
         for (std::size_t i = 0; i < dones.size(); ++i) {
             if (result)
                 dones[i]((*result)[i]);
             else
                 dones[i](storage_result<bool>(boost::system::in_place_error, result.error()));
         }
-        completed(dones.size());
+        completed(total);
     });
 }
 

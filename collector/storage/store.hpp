@@ -4,11 +4,14 @@
 //   group-committed (everything queued when the writer wakes goes into one transaction);
 // - a small pool of reader threads, each call borrowing one of the pool's read connections.
 // - log batches go through the same queue, in order with samples, each in its own transaction.
-// Bound: at most `write_queue_capacity` samples wait for the writer; a log batch weighs as many
-// samples as it has entries or KiB of text, whichever is more. When the queue is full,
-// wait_for_write_space() suspends the caller, so an agent session stops reading its socket and
-// TCP flow control pushes back on the agent: samples and logs are delayed, never dropped silently.
-// (One submission may take the queue past its bound by at most one frame's worth.)
+// Bound: at most `limits.max_items` samples (a log batch counts as many as it has entries) and
+// `limits.max_bytes` bytes of sample JSON and log text wait for the writer, whichever is reached
+// first: counting bytes keeps a few agents with huge frames from queueing gigabytes. When the
+// queue is full, wait_for_write_space() suspends the caller, so an agent session stops reading its
+// socket and TCP flow control pushes back on the agent: samples and logs are delayed, never
+// dropped silently. (One submission may take the queue past its bound by at most one frame.)
+// Waiting costs nothing while the queue stays full: waiters sleep on a timer that never expires
+// and are woken only when a commit frees space (issue 12.11: they used to wake each other).
 // Threading: every member function is called on the io thread; completions run there too.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -32,8 +35,12 @@ class store {
 public:
     using opener = std::function<boost::system::result<std::unique_ptr<storage>>()>;
 
+    struct queue_limits {
+        std::size_t max_items = 10000;
+        std::size_t max_bytes = 64 * 1024 * 1024;
+    };
     // `writer` is the already opened (and migrated) write connection; `open_reader` opens more.
-    store(net::any_io_executor io, std::unique_ptr<storage> writer, opener open_reader, std::size_t write_queue_capacity,
+    store(net::any_io_executor io, std::unique_ptr<storage> writer, opener open_reader, queue_limits limits,
           std::size_t reader_threads = 2);
     ~store();
 
@@ -44,8 +51,12 @@ public:
     // committed (fresh or known before) or failed.
     void submit_logs(std::string server_id, std::uint64_t seq, std::vector<log_record> entries,
                      std::function<void(storage_result<log_insert>)> done);
-    bool write_queue_full() const { return queued_ >= capacity_; }
-    // Suspends while the write queue is full.
+    bool write_queue_full() const
+    {
+        return queued_.items >= limits_.max_items || queued_.bytes >= limits_.max_bytes;
+    }
+    // Suspends while the write queue is full. Cancellation (the caller's session ending) ends the
+    // wait at once.
     net::awaitable<void> wait_for_write_space();
 
     // Runs f(storage&) on a reader thread; f returns a storage_result<T>.
@@ -55,9 +66,13 @@ public:
 
     // Commits what is queued and stops the threads. Blocking: call once, at shutdown.
     void stop();
-    std::size_t queued_samples() const { return queued_; } // in sample units (see the bound above)
+    std::size_t queued_items() const { return queued_.items; }
+    std::size_t queued_bytes() const { return queued_.bytes; }
 
 private:
+    struct queue_weight {
+        std::size_t items = 0, bytes = 0;
+    };
     struct pending_sample {
         sample_row row;
         std::function<void(storage_result<bool>)> done;
@@ -66,24 +81,24 @@ private:
         std::string server_id;
         std::uint64_t seq = 0;
         std::vector<log_record> entries;
-        std::size_t weight = 1;
+        queue_weight weight;
         std::function<void(storage_result<log_insert>)> done;
     };
     using pending_write = std::variant<pending_sample, pending_logs>;
-    void enqueue(pending_write w, std::size_t weight);
+    void enqueue(pending_write w, queue_weight wt);
     void flush(); // writer thread
     void commit_samples(std::vector<pending_write>& batch, std::size_t start, std::size_t end); // writer thread
     void commit_logs(pending_logs& logs);                                                     // writer thread
-    void completed(std::size_t weight); // io thread
+    void completed(queue_weight wt); // io thread
     std::unique_ptr<storage> borrow_reader();
     void return_reader(std::unique_ptr<storage> conn);
 
     net::any_io_executor io_;
     std::unique_ptr<storage> writer_;
     opener open_reader_;
-    std::size_t capacity_;
-    std::size_t queued_ = 0; // io thread: submitted, not yet completed
-    net::steady_timer space_freed_;
+    queue_limits limits_;
+    queue_weight queued_; // io thread: submitted, not yet completed
+    net::steady_timer space_freed_; // never expires; cancelled when a commit frees space
     net::thread_pool writer_thread_{1};
     net::thread_pool reader_threads_;
 

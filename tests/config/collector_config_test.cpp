@@ -32,7 +32,8 @@ TEST_SUITE("collector.config")
         CHECK(cfg.max_body_bytes == 64 * 1024);
         CHECK(cfg.write_queue_samples == 10000);
         CHECK(cfg.login_max_failures == 5);
-        CHECK(cfg.login_window_s == 300);
+        CHECK(cfg.login_max_failures_per_address == 20);
+        CHECK(cfg.login_window_s == 900);
     }
 
     TEST_CASE("apply_collector_toml: reads every key")
@@ -96,6 +97,8 @@ window_s = 60
             {"write_queue_samples = 99", "write_queue_samples"},
             {"write_queue_samples = 1000001", "write_queue_samples"},
             {"write_queue_samples = 1e4", "write_queue_samples"},
+            {"write_queue_mb = 0", "write_queue_mb"},
+            {"write_queue_mb = 4097", "write_queue_mb"},
             {"login = 5", "login"},
             {"[login]\nmax_failures = 0", "login.max_failures"},
             {"[login]\nmax_failures = 1001", "login.max_failures"},
@@ -348,8 +351,8 @@ window_s = 60
         const auto uncommented = corvid::test::uncomment_defaults(*text);
         for (const char* key : {"listen", "data_dir", "log_level", "token_ttl_s", "sqlite_synchronous",
                                 "retention_days", "log_retention_days", "log_max_mb", "max_body_bytes",
-                                "write_queue_samples", "max_failures",
-                                "window_s", "max_connections_per_address"}) {
+                                "write_queue_samples", "write_queue_mb", "max_failures",
+                                "window_s", "max_failures_per_address", "max_connections_per_address"}) {
             CAPTURE(key);
             CHECK(uncommented.find(std::string("\n") + key + " = ") != std::string::npos);
         }
@@ -367,8 +370,10 @@ window_s = 60
         CHECK(all.log_max_mb == defaults.log_max_mb);
         CHECK(all.max_body_bytes == defaults.max_body_bytes);
         CHECK(all.write_queue_samples == defaults.write_queue_samples);
+        CHECK(all.write_queue_mb == defaults.write_queue_mb);
         CHECK(all.login_max_failures == defaults.login_max_failures);
         CHECK(all.login_window_s == defaults.login_window_s);
+        CHECK(all.login_max_failures_per_address == defaults.login_max_failures_per_address);
         CHECK(all.max_connections_per_address == defaults.max_connections_per_address);
     }
 }

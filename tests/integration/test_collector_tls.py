@@ -13,6 +13,7 @@ import socket
 import ssl
 import subprocess
 import unittest
+import urllib.error
 import urllib.request
 
 import websockets
@@ -111,6 +112,24 @@ class CollectorTlsTest(CorvidTestCase):
                 reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
                 self.assertNotEqual(reply.get("type"), "error", reply)
         self.run_async(live())
+
+    def test_issue12_10_hsts_on_every_tls_response_and_never_over_plain_http(self):
+        collector = self.start_tls_collector()
+        ctx = ssl.create_default_context(cafile=self.ca)
+        for path, expected_status in (("/api/v1/health", 200), ("/", 200), ("/api/v1/servers", 401),
+                                      ("/no/such/route", 404)):
+            req = urllib.request.Request(f"{collector.url}{path}")
+            try:
+                with urllib.request.urlopen(req, timeout=10, context=ctx) as resp:
+                    status, headers = resp.status, resp.headers
+            except urllib.error.HTTPError as e:
+                status, headers = e.code, e.headers
+            self.assertEqual(status, expected_status, path)
+            self.assertEqual(headers.get("Strict-Transport-Security"), "max-age=31536000", path)
+
+        plain = self.start_collector(name="plain")
+        with urllib.request.urlopen(f"{plain.url}/api/v1/health", timeout=10) as resp:
+            self.assertIsNone(resp.headers.get("Strict-Transport-Security"))
 
     def test_an_agent_with_another_ca_is_refused_with_a_clear_log_line(self):
         server = self.enrol()

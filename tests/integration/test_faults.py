@@ -217,7 +217,9 @@ class FaultTest(CorvidTestCase):
         add_user(self.data_dir, "admin", "admin")
         collector = self.start_collector()
         token = login(collector.url)
-        entry = {"timestamp": "2026-01-01T00:00:00.000Z", "level": "INFO", "source": "/var/log/burst.log",
+        # Now, not a fixed date: the collector does not store entries older than its log retention.
+        entry = {"timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()), "level": "INFO",
+                 "source": "/var/log/burst.log",
                  "message": "x" * 300}
         batches, per_batch = 120, 500
 

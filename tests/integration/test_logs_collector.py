@@ -319,7 +319,7 @@ class LogsCollector(CorvidTestCase):
                     got += 1
                 elif m["type"] == "dropped":
                     dropped.append(m["count"])
-            await agent.send_logs(batches + 1, [entry(self.now + 10 ** 6, "after the burst")])
+            await agent.send_logs(batches + 1, [entry(self.now + batches * per_batch, "after the burst")])
             await agent.next_reply()
             tail = await recv_until(slow, lambda m: m["type"] == "log" and "after the burst" in m["data"]["message"])
             for ws in (slow, fast, agent.ws):
