@@ -184,7 +184,8 @@ net::awaitable<void> command_dispatcher::admitted_command(proto::command c)
 {
     // Stopping is handled below, not by an exception at the next co_await.
     co_await net::this_coro::throw_if_cancelled(false);
-    if (auto no = co_await record_ids()) {
+    const auto no = co_await record_ids(); // not inside the condition: README, GCC 12 and coroutines
+    if (no) {
         refuse_command(c.command_id, *no);
         co_return;
     }
@@ -270,7 +271,8 @@ void command_dispatcher::on_docker_command(const proto::docker_command& c)
 net::awaitable<void> command_dispatcher::admitted_docker_action(proto::docker_command c)
 {
     co_await net::this_coro::throw_if_cancelled(false);
-    if (auto no = co_await record_ids()) {
+    const auto no = co_await record_ids(); // not inside the condition: README, GCC 12 and coroutines
+    if (no) {
         refuse_docker(c.command_id, *no);
         co_return;
     }
