@@ -1,11 +1,13 @@
 """Shell commands end to end with the real collector, the real agent and real child processes:
 dispatch over REST, live output on /api/v1/ws/commands/{id}, the stored result and the audit log,
 roles, the agent's local policy (disabled, not allow-listed), timeouts and lost commands."""
+import asyncio
 import hashlib
 import json
 import os
 import signal
 import textwrap
+import time
 import unittest
 
 import websockets
@@ -235,6 +237,33 @@ class CommandsEndToEnd(CorvidTestCase):
         self.assertEqual(result["status"], "lost")
         status, audit, _ = http("GET", f"{self.collector.url}/api/v1/audit", token=self.admin)
         self.assertEqual(audit["entries"][0]["action"], "command.lost")
+
+    def test_issue12_5_a_disabled_operator_stops_watching_a_running_command(self):
+        self.start_agent_with()
+        status, body, _ = self.dispatch("sleep 20")
+        self.assertEqual(status, 202)
+        cid = body["command_id"]
+
+        async def watch_then_disable():
+            ws = await websockets.connect(f"{self.collector.ws_url}/api/v1/ws/commands/{cid}", open_timeout=10)
+            await ws.send(json.dumps({"type": "auth", "token": self.alice}))
+            self.assertEqual((await recv_json(ws))["type"], "auth_success")
+            disabled = await asyncio.to_thread(http, "PATCH", f"{self.collector.url}/api/v1/users/alice",
+                                               {"disabled": True}, self.admin)
+            self.assertEqual(disabled[0], 200)
+            started = time.monotonic()
+            frames = []
+            try:
+                while True:
+                    frames.append(await recv_json(ws, 5))
+            except websockets.ConnectionClosed as closed:
+                return frames, closed.code, time.monotonic() - started
+        frames, code, took = self.run_async(watch_then_disable())
+        self.assertEqual(code, 1008)
+        self.assertLess(took, 5)
+        self.assertEqual([f["code"] for f in frames if f["type"] == "error"], ["user_disabled"])
+        # The command itself is not the operator's socket: it goes on and is recorded.
+        self.assertIn(self.command(cid, self.admin)[1]["status"], ("pending", "running"))
 
     def test_operator_rate_limit(self):
         self.start_agent_with()
