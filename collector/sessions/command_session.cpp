@@ -89,9 +89,31 @@ net::awaitable<bool> command_session::authenticate()
     auto sent = co_await (conn_->write(welcome) || abort_after(*conn_, write_deadline));
     if (sent.index() != 0 || std::get<0>(sent))
         co_return false;
-    if (!app_.commands.watch(command_id_, shared_from_this()))
-        send_stored(**found);
+    if (!app_.commands.watch(command_id_, shared_from_this())) {
+        // No longer in flight. It may have ended after `found` was read, and its outcome may not
+        // be committed yet (the tracker lets go of a command before its record is written): a
+        // record still pending or running is read again until it is final.
+        const command_record& first = **found; // a named argument: README, GCC 12 and coroutines
+        auto settled = co_await settled_record(first);
+        send_stored(settled);
+    }
     co_return true;
+}
+
+net::awaitable<command_record> command_session::settled_record(const command_record& first)
+{
+    command_record c = first;
+    constexpr auto retry = std::chrono::milliseconds(100);
+    constexpr int max_tries = 50; // 5 s: a finished command's record is written within milliseconds
+    net::steady_timer timer(app_.io);
+    for (int i = 0; i < max_tries && (c.status == "pending" || c.status == "running"); ++i) {
+        timer.expires_after(retry);
+        co_await timer.async_wait(use_tuple);
+        auto again = co_await app_.store.read([&](storage& s) { return s.find_command(command_id_); });
+        if (again && *again)
+            c = std::move(**again);
+    }
+    co_return c;
 }
 
 net::awaitable<void> command_session::run()

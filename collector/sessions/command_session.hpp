@@ -35,6 +35,8 @@ private:
     net::awaitable<void> read_loop();
     net::awaitable<void> write_loop();
     void send_stored(const command_record& c);
+    // `first` once its status is final (re-read from storage for up to 5 s), or as it last stood.
+    net::awaitable<command_record> settled_record(const command_record& first);
     void revoke(revocation why);
 
     app& app_;
