@@ -74,105 +74,51 @@ std::string audit_json(const audit_record& a)
 
 class command_request {
 public:
-    command_request(app& a, const http_request& req, const route_match& route, const std::string& peer,
-                    const principal& who)
-        : a_(a), req_(req), route_(route), peer_(peer), who_(who)
-    {
-    }
-
-    net::awaitable<http_response> handle();
-
-private:
-    http_response json(status s, std::string body) const { return json_response(req_, s, std::move(body)); }
-    http_response error(status s, std::string_view m) const { return error_response(req_, s, m); }
-    bool at_least(role r) const { return who_.role >= r; }
+    explicit command_request(rest_call& c) : a_(c.a), req_(c.req), route_(c.path), peer_(c.peer), who_(*c.who) {}
 
     net::awaitable<http_response> post_command();
     net::awaitable<http_response> post_docker();
-    net::awaitable<http_response> dispatch(dispatch_request& d);
     net::awaitable<http_response> list_commands();
     net::awaitable<http_response> get_command();
     net::awaitable<http_response> containers();
     net::awaitable<http_response> audit();
     http_response collector_info() const;
 
+private:
+    http_response json(status s, std::string body) const { return json_response(req_, s, std::move(body)); }
+    http_response error(status s, std::string_view m) const { return error_response(req_, s, m); }
+    bool at_least(role r) const { return who_.role >= r; }
+
+    net::awaitable<http_response> dispatch(dispatch_request& d);
+
     app& a_;
     const http_request& req_;
-    const route_match& route_;
+    const path_params& route_;
     const std::string& peer_;
     const principal& who_;
 };
 
-net::awaitable<http_response> command_request::handle()
-{
-    const bool post = req_.method() == http::verb::post;
-    http_response res;
-    switch (route_.id) {
-    case route_id::server_commands:
-        if (!at_least(role::operator_))
-            co_return error(status::forbidden, "this needs the operator role");
-        if (post)
-            res = co_await post_command();
-        else
-            res = co_await list_commands();
-        break;
-    case route_id::server_docker:
-        if (!at_least(role::operator_))
-            co_return error(status::forbidden, "this needs the operator role");
-        res = co_await post_docker();
-        break;
-    case route_id::command:
-        if (!at_least(role::operator_))
-            co_return error(status::forbidden, "this needs the operator role");
-        res = co_await get_command();
-        break;
-    case route_id::server_containers: res = co_await containers(); break;
-    case route_id::audit:
-        if (!at_least(role::admin))
-            co_return error(status::forbidden, "this needs the admin role");
-        res = co_await audit();
-        break;
-    case route_id::collector_info: res = collector_info(); break;
-    default: res = error(status::not_found, "no such route");
-    }
-    co_return res;
-}
-
 net::awaitable<http_response> command_request::post_command()
 {
-    auto fields = read_string_fields(req_.body(), {"command"});
-    if (!fields)
-        co_return error(status::bad_request, fields.error().message);
-    auto timeout = read_optional_integer_field(req_.body(), "timeout_s", 1, proto::max_command_timeout_s);
-    if (!timeout)
-        co_return error(status::bad_request, timeout.error().message);
+    auto body = read_shell_command_body(req_.body());
+    if (!body)
+        co_return error(status::bad_request, body.error().message);
     dispatch_request d;
     d.kind = "shell";
-    d.command = (*fields)["command"];
-    if (d.command.find_first_not_of(" \t\n") == std::string::npos)
-        co_return error(status::bad_request, "field 'command' is empty");
-    if (d.command.size() > proto::max_command_bytes)
-        co_return error(status::bad_request, fmt::format("field 'command' is longer than {} bytes", proto::max_command_bytes));
-    if (d.command.find('\0') != std::string::npos)
-        co_return error(status::bad_request, "field 'command' contains a NUL character");
-    d.timeout_s = static_cast<std::uint32_t>(timeout->value_or(60));
+    d.command = std::move(body->command);
+    d.timeout_s = body->timeout_s;
     co_return co_await dispatch(d);
 }
 
 net::awaitable<http_response> command_request::post_docker()
 {
-    auto fields = read_string_fields(req_.body(), {"action", "container_id"});
-    if (!fields)
-        co_return error(status::bad_request, fields.error().message);
+    auto body = read_docker_body(req_.body());
+    if (!body)
+        co_return error(status::bad_request, body.error().message);
     dispatch_request d;
     d.kind = "docker";
-    d.action = (*fields)["action"];
-    d.container_id = (*fields)["container_id"];
-    if (!proto::is_docker_action(d.action))
-        co_return error(status::bad_request,
-                        "field 'action' must be one of start, stop, restart, pause, unpause, kill, remove");
-    if (!proto::is_container_ref(d.container_id))
-        co_return error(status::bad_request, "field 'container_id' must be 1-128 characters of A-Z a-z 0-9 _ . -");
+    d.action = std::move(body->action);
+    d.container_id = std::move(body->container_id);
     co_return co_await dispatch(d);
 }
 
@@ -314,17 +260,37 @@ http_response command_request::collector_info() const
 }
 } // namespace
 
-bool is_command_route(route_id id)
+boost::system::result<shell_command_body, body_error> read_shell_command_body(std::string_view body)
 {
-    switch (id) {
-    case route_id::server_commands:
-    case route_id::server_docker:
-    case route_id::server_containers:
-    case route_id::command:
-    case route_id::collector_info:
-    case route_id::audit: return true;
-    default: return false;
-    }
+    auto fields = read_string_fields(body, {"command"});
+    if (!fields)
+        return fields.error();
+    auto timeout = read_optional_integer_field(body, "timeout_s", 1, proto::max_command_timeout_s);
+    if (!timeout)
+        return timeout.error();
+    shell_command_body out;
+    out.command = std::move((*fields)["command"]);
+    if (out.command.find_first_not_of(" \t\n") == std::string::npos)
+        return body_error{"field 'command' is empty"};
+    if (out.command.size() > proto::max_command_bytes)
+        return body_error{fmt::format("field 'command' is longer than {} bytes", proto::max_command_bytes)};
+    if (out.command.find('\0') != std::string::npos)
+        return body_error{"field 'command' contains a NUL character"};
+    out.timeout_s = static_cast<std::uint32_t>(timeout->value_or(60));
+    return out;
+}
+
+boost::system::result<docker_body, body_error> read_docker_body(std::string_view body)
+{
+    auto fields = read_string_fields(body, {"action", "container_id"});
+    if (!fields)
+        return fields.error();
+    docker_body out{std::move((*fields)["action"]), std::move((*fields)["container_id"])};
+    if (!proto::is_docker_action(out.action))
+        return body_error{"field 'action' must be one of start, stop, restart, pause, unpause, kill, remove"};
+    if (!proto::is_container_ref(out.container_id))
+        return body_error{"field 'container_id' must be 1-128 characters of A-Z a-z 0-9 _ . -"};
+    return out;
 }
 
 std::string command_json(const command_record& c, bool with_output)
@@ -353,11 +319,47 @@ std::string command_json(const command_record& c, bool with_output)
     return out;
 }
 
-net::awaitable<http_response> handle_command_route(app& a, const http_request& req, const route_match& route,
-                                                   const std::string& peer_address, const principal& who)
+// One co_await per statement (README, "GCC 12 and coroutines"): the request object is a named local.
+net::awaitable<http_response> post_command(rest_call& c)
 {
-    command_request r(a, req, route, peer_address, who);
-    co_return co_await r.handle();
+    command_request r(c);
+    co_return co_await r.post_command();
+}
+
+net::awaitable<http_response> post_docker(rest_call& c)
+{
+    command_request r(c);
+    co_return co_await r.post_docker();
+}
+
+net::awaitable<http_response> list_commands(rest_call& c)
+{
+    command_request r(c);
+    co_return co_await r.list_commands();
+}
+
+net::awaitable<http_response> get_command(rest_call& c)
+{
+    command_request r(c);
+    co_return co_await r.get_command();
+}
+
+net::awaitable<http_response> get_containers(rest_call& c)
+{
+    command_request r(c);
+    co_return co_await r.containers();
+}
+
+net::awaitable<http_response> get_audit(rest_call& c)
+{
+    command_request r(c);
+    co_return co_await r.audit();
+}
+
+net::awaitable<http_response> get_collector_info(rest_call& c)
+{
+    command_request r(c);
+    co_return r.collector_info();
 }
 
 } // namespace corvid::collector

@@ -12,12 +12,7 @@
 #include <type_traits>
 
 #include "collector/http/rest_api.hpp"
-#include "collector/http/router.hpp"
-#include "collector/http/web_assets.hpp"
-#include "collector/sessions/agent_session.hpp"
-#include "collector/sessions/command_session.hpp"
-#include "collector/sessions/frontend_session.hpp"
-#include "collector/sessions/log_session.hpp"
+#include "collector/http/routes.hpp"
 #include "common/deadline.hpp"
 #include "common/log.hpp"
 #include "common/ws_accept.hpp"
@@ -38,20 +33,12 @@ constexpr auto request_deadline = std::chrono::seconds(30);
 constexpr auto keep_alive_idle = std::chrono::seconds(60);
 constexpr std::uint32_t header_limit = 8 * 1024;
 
-ws_server_options ws_options_for(route_id id)
+ws_server_options ws_options_for(const route& row)
 {
     ws_server_options o;
     o.max_message_bytes = 1 << 20;
-    // Agents answer WebSocket pings while they read, so 30 s of silence means the link is dead.
-    o.timeouts.idle = id == route_id::agent_ws ? std::chrono::seconds(30) : std::chrono::seconds(60);
+    o.timeouts.idle = row.socket_idle;
     return o;
-}
-
-
-bool method_allowed(route_id id, http::verb v)
-{
-    const auto allowed = allowed_methods(id);
-    return allowed.find(std::string(http::to_string(v))) != std::string_view::npos;
 }
 
 template <class Stream> constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
@@ -294,49 +281,37 @@ net::awaitable<void> http_server::serve_http(Stream& stream, const std::string& 
             co_return;
         }
         http_request req = parser.release();
-        const auto route = match_route(req.target());
+        // Everything about the route comes from its row in the route table (routes.cpp).
+        const route_found found = lookup_route(req.target(), req.method());
+        const route* row = found.row;
         const bool upgrade = beast::websocket::is_upgrade(req);
-        const bool ws_route = route.id == route_id::agent_ws || route.id == route_id::metrics_ws
-                              || route.id == route_id::logs_ws || route.id == route_id::command_ws;
 
-        if (upgrade && ws_route && req.method() == http::verb::get) {
-            const ws_server_options options = ws_options_for(route.id);
+        if (upgrade && row && row->socket) {
+            const ws_server_options options = ws_options_for(*row);
             auto conn = co_await upgrade_to_websocket(stream, req, options, tls);
             if (!conn) {
                 log::info("WebSocket upgrade from {} failed: {}", peer, conn.error().message());
                 co_return;
             }
-            if (route.id == route_id::command_ws) {
-                auto session = std::make_shared<command_session>(app_, std::move(*conn), route.command_id);
-                co_await session->run();
-            } else if (route.id == route_id::agent_ws) {
-                auto session = std::make_shared<agent_session>(app_, std::move(*conn));
-                co_await session->run();
-            } else if (route.id == route_id::logs_ws) {
-                auto session = std::make_shared<log_session>(app_, std::move(*conn), route.server_id);
-                co_await session->run();
-            } else {
-                auto session = std::make_shared<frontend_session>(app_, std::move(*conn), route.server_id);
-                co_await session->run();
-            }
+            std::unique_ptr<ws_connection> accepted = std::move(*conn);
+            const socket_handler start = row->socket;
+            co_await start(app_, std::move(accepted), found.params);
             co_return;
         }
 
         http_response res;
-        if (route.id == route_id::not_found) {
+        if (found.allowed == 0) {
             res = error_response(req, http::status::not_found, "no such route");
-        } else if (!method_allowed(route.id, req.method())) {
+        } else if (!row) {
             res = error_response(req, http::status::method_not_allowed, "method not allowed");
-            res.set(http::field::allow, allowed_methods(route.id));
-        } else if (ws_route) {
+            res.set(http::field::allow, allow_header(found.allowed));
+        } else if (row->socket) {
             res = error_response(req, http::status::bad_request, "this route needs a WebSocket upgrade");
         } else if (app_.shutting_down) {
             res = error_response(req, http::status::service_unavailable, "shutting down");
             res.keep_alive(false);
-        } else if (route.id == route_id::web_index || route.id == route_id::web_asset) {
-            res = web_asset_response(req, route); // no token: the files hold no data, the API they call does
         } else {
-            res = co_await handle_rest(app_, req, route, peer);
+            res = co_await serve_rest(app_, req, found, peer);
         }
         add_transport_headers<Stream>(res);
         beast::get_lowest_layer(stream).expires_after(request_deadline);

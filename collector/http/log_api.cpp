@@ -72,9 +72,10 @@ std::string gap_json(const gap_record& g)
 
 class log_request {
 public:
-    log_request(app& a, const http_request& req, const route_match& route) : a_(a), req_(req), route_(route) {}
+    explicit log_request(rest_call& c) : a_(c.a), req_(c.req), route_(c.path) {}
 
-    net::awaitable<http_response> handle();
+    net::awaitable<http_response> logs();
+    net::awaitable<http_response> gaps();
 
 private:
     http_response json(status s, std::string body) const { return json_response(req_, s, std::move(body)); }
@@ -82,30 +83,14 @@ private:
 
     // Fills filter_, cursor_ and limit_ from the query string; the 400 message on failure.
     std::optional<std::string> read_log_params(const std::map<std::string, std::string>& q);
-    net::awaitable<http_response> logs();
-    net::awaitable<http_response> gaps();
 
     app& a_;
     const http_request& req_;
-    const route_match& route_;
+    const path_params& route_;
     log_filter filter_;
     std::optional<log_cursor> cursor_;
     std::size_t limit_ = default_page;
 };
-
-net::awaitable<http_response> log_request::handle()
-{
-    const std::string id = route_.server_id;
-    auto missing = co_await server_missing(a_, req_, id);
-    if (missing)
-        co_return std::move(*missing);
-    http_response res;
-    if (route_.id == route_id::server_logs)
-        res = co_await logs();
-    else
-        res = co_await gaps();
-    co_return res;
-}
 
 std::optional<std::string> log_request::read_log_params(const std::map<std::string, std::string>& q)
 {
@@ -158,6 +143,10 @@ std::optional<std::string> log_request::read_log_params(const std::map<std::stri
 
 net::awaitable<http_response> log_request::logs()
 {
+    const std::string server = route_.server_id;
+    auto missing = co_await server_missing(a_, req_, server);
+    if (missing)
+        co_return std::move(*missing);
     auto query = parse_query(req_.target());
     if (!query)
         co_return error(status::bad_request, "malformed query string");
@@ -201,6 +190,10 @@ net::awaitable<http_response> log_request::logs()
 
 net::awaitable<http_response> log_request::gaps()
 {
+    const std::string server = route_.server_id;
+    auto missing = co_await server_missing(a_, req_, server);
+    if (missing)
+        co_return std::move(*missing);
     auto query = parse_query(req_.target());
     if (!query)
         co_return error(status::bad_request, "malformed query string");
@@ -223,8 +216,6 @@ net::awaitable<http_response> log_request::gaps()
 }
 } // namespace
 
-bool is_log_route(route_id id) { return id == route_id::server_logs || id == route_id::server_gaps; }
-
 std::string format_log_cursor(const log_cursor& c) { return fmt::format("{}:{}", c.timestamp_ms, c.id); }
 
 std::optional<log_cursor> parse_log_cursor(std::string_view text)
@@ -239,12 +230,16 @@ std::optional<log_cursor> parse_log_cursor(std::string_view text)
     return log_cursor{*ts, *id};
 }
 
-net::awaitable<http_response> handle_log_route(app& a, const http_request& req, const route_match& route,
-                                               const principal&)
+net::awaitable<http_response> get_logs(rest_call& c)
 {
-    // Any role reads logs; the caller has checked that the token is valid.
-    log_request r(a, req, route);
-    co_return co_await r.handle();
+    log_request r(c);
+    co_return co_await r.logs();
+}
+
+net::awaitable<http_response> get_gaps(rest_call& c)
+{
+    log_request r(c);
+    co_return co_await r.gaps();
 }
 
 } // namespace corvid::collector

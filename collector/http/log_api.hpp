@@ -5,20 +5,17 @@
 //   GET /api/v1/servers/{id}/gaps?limit
 //       → {"gaps":[{"stream","first_seq","last_seq","count","from","to","reason","reported_at"}…]}
 // Bad parameters are 400 with a message naming the parameter; an unknown server is 404.
-// The caller has authenticated the token.
+// Both check that the server exists first. The role is the route table's (routes.cpp).
 // io thread only; queries run on the store's reader threads.
 #include <boost/asio/awaitable.hpp>
 
 #include "collector/app.hpp"
 #include "collector/http/rest_api.hpp"
-#include "collector/operator_auth.hpp"
 
 namespace corvid::collector {
 
-bool is_log_route(route_id id);
-
-net::awaitable<http_response> handle_log_route(app& a, const http_request& req, const route_match& route,
-                                               const principal& who);
+net::awaitable<http_response> get_logs(rest_call& c);
+net::awaitable<http_response> get_gaps(rest_call& c);
 
 // The `next` cursor of a logs page and back: "<timestamp_ms>:<id>". Opaque to clients.
 std::string format_log_cursor(const log_cursor& c);

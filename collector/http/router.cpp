@@ -1,30 +1,12 @@
 #include "collector/http/router.hpp"
 
 #include <charconv>
-#include <vector>
 
 #include "collector/names.hpp"
 #include "common/random.hpp"
 
 namespace corvid::collector {
 namespace {
-std::vector<std::string_view> split_path(std::string_view path)
-{
-    std::vector<std::string_view> parts;
-    while (!path.empty()) {
-        const auto slash = path.find('/');
-        const auto part = path.substr(0, slash);
-        if (!part.empty())
-            parts.push_back(part);
-        if (slash == std::string_view::npos)
-            break;
-        path.remove_prefix(slash + 1);
-        if (parts.size() > 8)
-            break; // deeper than any route: not_found either way
-    }
-    return parts;
-}
-
 int hex_value(char c)
 {
     if (c >= '0' && c <= '9')
@@ -71,106 +53,91 @@ bool is_asset_name(std::string_view name)
     return name.find("..") == std::string_view::npos;
 }
 
-route_match match_route(std::string_view target)
+path_segments split_path(std::string_view path)
 {
-    const auto path = target.substr(0, target.find('?'));
-    if (path == "/")
-        return {.id = route_id::web_index};
-    const auto p = split_path(path);
-    if (p.size() == 2 && p[0] == "assets")
-        return is_asset_name(p[1]) ? route_match{.id = route_id::web_asset, .asset = std::string(p[1])} : route_match{};
-    auto with_id = [](route_id id, std::string_view server_id) {
-        return is_uuid(server_id) ? route_match{.id = id, .server_id = std::string(server_id)} : route_match{};
-    };
-    // Legacy short forms of the frontend sockets: /ws/metrics/{id}, /ws/logs/{id}.
-    if (p.size() == 3 && p[0] == "ws") {
-        if (p[1] == "metrics")
-            return with_id(route_id::metrics_ws, p[2]);
-        if (p[1] == "logs")
-            return with_id(route_id::logs_ws, p[2]);
-        return {};
+    path_segments out;
+    out.root = path == "/";
+    while (!path.empty()) {
+        const auto slash = path.find('/');
+        const auto part = path.substr(0, slash);
+        if (!part.empty()) {
+            if (out.size == path_segments::max) {
+                out.too_deep = true; // deeper than any route: not found either way
+                break;
+            }
+            out.part[out.size++] = part;
+        }
+        if (slash == std::string_view::npos)
+            break;
+        path.remove_prefix(slash + 1);
     }
-    if (p.size() < 3 || p[0] != "api" || p[1] != "v1")
-        return {};
-    const auto n = p.size();
-    if (n == 3 && p[2] == "servers")
-        return {.id = route_id::servers};
-    if (n == 3 && p[2] == "health")
-        return {.id = route_id::health};
-    if (n == 4 && p[2] == "auth" && p[3] == "login")
-        return {.id = route_id::login};
-    if (n == 4 && p[2] == "auth" && p[3] == "logout")
-        return {.id = route_id::logout};
-    if (n == 3 && p[2] == "users")
-        return {.id = route_id::users};
-    // A name outside the rules cannot exist: not_found, and nothing odd reaches a handler.
-    if (n == 4 && p[2] == "users")
-        return check_user_name(p[3]) ? route_match{} : route_match{.id = route_id::user, .username = std::string(p[3])};
-    if (n == 4 && p[2] == "agents" && p[3] == "ws")
-        return {.id = route_id::agent_ws};
-    if (n == 4 && p[2] == "servers")
-        return with_id(route_id::server, p[3]);
-    if (n == 5 && p[2] == "servers" && p[4] == "api-key")
-        return with_id(route_id::server_api_key, p[3]);
-    if (n == 5 && p[2] == "servers" && p[4] == "metrics")
-        return with_id(route_id::server_metrics, p[3]);
-    if (n == 5 && p[2] == "servers" && p[4] == "logs")
-        return with_id(route_id::server_logs, p[3]);
-    if (n == 5 && p[2] == "servers" && p[4] == "gaps")
-        return with_id(route_id::server_gaps, p[3]);
-    if (n == 5 && p[2] == "ws" && p[3] == "metrics")
-        return with_id(route_id::metrics_ws, p[4]);
-    if (n == 5 && p[2] == "ws" && p[3] == "logs")
-        return with_id(route_id::logs_ws, p[4]);
-    if (n == 3 && p[2] == "collector")
-        return {.id = route_id::collector_info};
-    if (n == 3 && p[2] == "audit")
-        return {.id = route_id::audit};
-    if (n == 5 && p[2] == "servers" && p[4] == "commands")
-        return with_id(route_id::server_commands, p[3]);
-    if (n == 5 && p[2] == "servers" && p[4] == "docker")
-        return with_id(route_id::server_docker, p[3]);
-    if (n == 5 && p[2] == "servers" && p[4] == "containers")
-        return with_id(route_id::server_containers, p[3]);
-    auto with_command = [](route_id id, std::string_view command_id) {
-        return is_uuid(command_id) ? route_match{.id = id, .command_id = std::string(command_id)} : route_match{};
-    };
-    if (n == 4 && p[2] == "commands")
-        return with_command(route_id::command, p[3]);
-    if (n == 5 && p[2] == "ws" && p[3] == "commands")
-        return with_command(route_id::command_ws, p[4]);
-    return {};
+    return out;
 }
 
-std::string_view allowed_methods(route_id id)
+bool match_pattern(std::string_view pattern, const path_segments& path, path_params& out)
 {
-    switch (id) {
-    case route_id::login:
-    case route_id::logout: return "POST";
-    case route_id::users: return "GET, POST";
-    case route_id::user: return "PATCH, DELETE";
-    case route_id::servers: return "GET, POST";
-    case route_id::server: return "GET, DELETE";
-    case route_id::server_api_key:
-    case route_id::server_docker: return "POST";
-    case route_id::server_commands: return "GET, POST";
-    case route_id::server_containers:
-    case route_id::command:
-    case route_id::command_ws:
-    case route_id::collector_info:
-    case route_id::audit:
-    case route_id::server_metrics:
-    case route_id::server_logs:
-    case route_id::server_gaps:
-    case route_id::health:
-    case route_id::agent_ws:
-    case route_id::metrics_ws:
-    case route_id::logs_ws:
-    case route_id::web_index:
-    case route_id::web_asset: return "GET";
-    case route_id::not_found: return "";
+    if (pattern == "/")
+        return path.root;
+    if (path.too_deep)
+        return false;
+    std::size_t i = 0;
+    while (!pattern.empty()) {
+        const auto slash = pattern.find('/');
+        const auto want = pattern.substr(0, slash);
+        pattern.remove_prefix(slash == std::string_view::npos ? pattern.size() : slash + 1);
+        if (want.empty())
+            continue;
+        if (i == path.size)
+            return false;
+        const auto got = path.part[i++];
+        if (!want.starts_with('{')) {
+            if (want != got)
+                return false;
+        } else if (want == "{id}" && is_uuid(got)) {
+            out.server_id = got;
+        } else if (want == "{command_id}" && is_uuid(got)) {
+            out.command_id = got;
+        } else if (want == "{username}" && !check_user_name(got)) {
+            out.username = got;
+        } else if (want == "{name}" && is_asset_name(got)) {
+            out.asset = got;
+        } else {
+            return false; // a value its rule refuses, or a parameter this matcher does not know
+        }
+    }
+    return i == path.size;
+}
+
+std::string_view method_name(http_method m)
+{
+    switch (m) {
+    case http_method::get: return "GET";
+    case http_method::post: return "POST";
+    case http_method::patch: return "PATCH";
+    case http_method::delete_: return "DELETE";
     }
     return "";
+}
+
+std::optional<http_method> method_from_name(std::string_view name)
+{
+    for (const auto m : {http_method::get, http_method::post, http_method::patch, http_method::delete_})
+        if (method_name(m) == name)
+            return m;
+    return std::nullopt;
+}
+
+std::string allow_header(method_set methods)
+{
+    std::string out;
+    for (const auto m : {http_method::get, http_method::post, http_method::patch, http_method::delete_}) {
+        if (!(methods & bit(m)))
+            continue;
+        if (!out.empty())
+            out += ", ";
+        out += method_name(m);
+    }
+    return out;
 }
 
 std::optional<std::int64_t> parse_int(std::string_view s)

@@ -32,56 +32,14 @@ std::string user_json(const user_record& u, bool with_disabled = true)
     return out;
 }
 
-struct patch_body {
-    std::optional<role> new_role;
-    std::optional<bool> disabled;
-    std::optional<std::string> password;
-};
-
-// {"role"?,"disabled"?,"password"?}: at least one, each of its type; other fields are ignored.
-boost::system::result<patch_body, body_error> read_patch(std::string_view body)
-{
-    simdjson::dom::parser parser;
-    simdjson::dom::element root;
-    simdjson::dom::object obj;
-    if (parser.parse(body.data(), body.size(), true).get(root))
-        return body_error{"the body is not valid JSON"};
-    if (root.get_object().get(obj))
-        return body_error{"the body must be a JSON object"};
-    patch_body out;
-    simdjson::dom::element v;
-    if (!obj.at_key("role").get(v)) {
-        std::string_view text;
-        if (v.get_string().get(text) || !role_from_name(text))
-            return body_error{"field 'role' must be admin, operator or viewer"};
-        out.new_role = role_from_name(text);
-    }
-    if (!obj.at_key("disabled").get(v)) {
-        bool b = false;
-        if (v.get_bool().get(b))
-            return body_error{"field 'disabled' must be true or false"};
-        out.disabled = b;
-    }
-    if (!obj.at_key("password").get(v)) {
-        std::string_view text;
-        if (v.get_string().get(text))
-            return body_error{"field 'password' must be a string"};
-        out.password.emplace(text);
-    }
-    if (!out.new_role && !out.disabled && !out.password)
-        return body_error{"nothing to change: give 'role', 'disabled' or 'password'"};
-    return out;
-}
-
 class user_request {
 public:
-    user_request(app& a, const http_request& req, const route_match& route, const std::string& peer,
-                 const principal& who)
-        : a_(a), req_(req), route_(route), peer_(peer), who_(who)
-    {
-    }
+    explicit user_request(rest_call& c) : a_(c.a), req_(c.req), route_(c.path), peer_(c.peer), who_(*c.who) {}
 
-    net::awaitable<http_response> dispatch();
+    net::awaitable<http_response> list();
+    net::awaitable<http_response> create();
+    net::awaitable<http_response> patch();
+    net::awaitable<http_response> remove();
 
 private:
     http_response json(status s, std::string body) const { return json_response(req_, s, std::move(body)); }
@@ -91,10 +49,6 @@ private:
     // hash_password in the pool: nullopt when the pool is full (answer busy()).
     net::awaitable<std::optional<std::string>> hash(const std::string& password);
 
-    net::awaitable<http_response> list();
-    net::awaitable<http_response> create();
-    net::awaitable<http_response> patch();
-    net::awaitable<http_response> remove();
     // The answer to a change_user outcome other than done, or nothing.
     std::optional<http_response> refusal(const storage_result<user_change_result>& r) const;
     // Stores `change` of the route's user with its audit line, then has open sockets checked
@@ -103,7 +57,7 @@ private:
 
     app& a_;
     const http_request& req_;
-    const route_match& route_;
+    const path_params& route_;
     const std::string& peer_;
     const principal& who_;
 };
@@ -160,21 +114,6 @@ std::optional<http_response> user_request::refusal(const storage_result<user_cha
     return error(status::internal_server_error, "unexpected outcome");
 }
 
-net::awaitable<http_response> user_request::dispatch()
-{
-    const auto verb = req_.method();
-    http_response res;
-    if (route_.id == route_id::users && verb == http::verb::get)
-        res = co_await list();
-    else if (route_.id == route_id::users)
-        res = co_await create();
-    else if (verb == http::verb::patch)
-        res = co_await patch();
-    else
-        res = co_await remove();
-    co_return res;
-}
-
 net::awaitable<http_response> user_request::list()
 {
     auto users = co_await a_.store.read([](storage& s) { return s.list_users(); });
@@ -192,20 +131,13 @@ net::awaitable<http_response> user_request::list()
 
 net::awaitable<http_response> user_request::create()
 {
-    auto fields = read_string_fields(req_.body(), {"username", "password", "role"});
-    if (!fields)
-        co_return error(status::bad_request, fields.error().message);
+    auto body = read_new_user_body(req_.body());
+    if (!body)
+        co_return error(status::bad_request, body.error().message);
     user_record user;
-    user.username = (*fields)["username"];
-    const std::string password = (*fields)["password"];
-    if (auto problem = check_user_name(user.username))
-        co_return error(status::bad_request, *problem);
-    if (auto problem = check_new_password(password))
-        co_return error(status::bad_request, *problem);
-    const auto r = role_from_name((*fields)["role"]);
-    if (!r)
-        co_return error(status::bad_request, "field 'role' must be admin, operator or viewer");
-    user.role = *r;
+    user.username = std::move(body->username);
+    const std::string password = std::move(body->password);
+    user.role = body->new_role;
     user.created_at_ms = now_unix_ms();
     auto hashed = co_await hash(password);
     if (!hashed)
@@ -223,13 +155,9 @@ net::awaitable<http_response> user_request::create()
 
 net::awaitable<http_response> user_request::patch()
 {
-    auto body = read_patch(req_.body());
+    auto body = read_user_patch_body(req_.body());
     if (!body)
         co_return error(status::bad_request, body.error().message);
-    if (body->password) {
-        if (auto problem = check_new_password(*body->password))
-            co_return error(status::bad_request, *problem);
-    }
     user_change change;
     change.role = body->new_role;
     change.disabled = body->disabled;
@@ -256,19 +184,91 @@ net::awaitable<http_response> user_request::remove()
     if (auto refused = refusal(changed))
         co_return std::move(*refused);
     log::info("user '{}' deleted user '{}'", who_.username, name);
-    http_response res{status::no_content, req_.version()};
-    res.keep_alive(req_.keep_alive());
-    co_return res;
+    co_return no_content(req_);
 }
 } // namespace
 
-bool is_user_route(route_id id) { return id == route_id::users || id == route_id::user; }
-
-net::awaitable<http_response> handle_user_route(app& a, const http_request& req, const route_match& route,
-                                                const std::string& peer, const principal& who)
+boost::system::result<new_user_body, body_error> read_new_user_body(std::string_view body)
 {
-    user_request r(a, req, route, peer, who);
-    co_return co_await r.dispatch();
+    auto fields = read_string_fields(body, {"username", "password", "role"});
+    if (!fields)
+        return fields.error();
+    new_user_body out;
+    out.username = std::move((*fields)["username"]);
+    out.password = std::move((*fields)["password"]);
+    if (auto problem = check_user_name(out.username))
+        return body_error{std::move(*problem)};
+    if (auto problem = check_new_password(out.password))
+        return body_error{std::move(*problem)};
+    const auto r = role_from_name((*fields)["role"]);
+    if (!r)
+        return body_error{"field 'role' must be admin, operator or viewer"};
+    out.new_role = *r;
+    return out;
+}
+
+// {"role"?,"disabled"?,"password"?}: at least one, each of its type; other fields are ignored.
+boost::system::result<user_patch_body, body_error> read_user_patch_body(std::string_view body)
+{
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    simdjson::dom::object obj;
+    if (parser.parse(body.data(), body.size(), true).get(root))
+        return body_error{"the body is not valid JSON"};
+    if (root.get_object().get(obj))
+        return body_error{"the body must be a JSON object"};
+    user_patch_body out;
+    simdjson::dom::element v;
+    if (!obj.at_key("role").get(v)) {
+        std::string_view text;
+        if (v.get_string().get(text) || !role_from_name(text))
+            return body_error{"field 'role' must be admin, operator or viewer"};
+        out.new_role = role_from_name(text);
+    }
+    if (!obj.at_key("disabled").get(v)) {
+        bool b = false;
+        if (v.get_bool().get(b))
+            return body_error{"field 'disabled' must be true or false"};
+        out.disabled = b;
+    }
+    if (!obj.at_key("password").get(v)) {
+        std::string_view text;
+        if (v.get_string().get(text))
+            return body_error{"field 'password' must be a string"};
+        out.password.emplace(text);
+    }
+    if (!out.new_role && !out.disabled && !out.password)
+        return body_error{"nothing to change: give 'role', 'disabled' or 'password'"};
+    if (out.password) {
+        if (auto problem = check_new_password(*out.password))
+            return body_error{std::move(*problem)};
+    }
+    return out;
+}
+
+// One co_await per statement (README, "GCC 12 and coroutines"): the request object is a named local.
+net::awaitable<http_response> list_users(rest_call& c)
+{
+    user_request r(c);
+    co_return co_await r.list();
+}
+
+net::awaitable<http_response> create_user(rest_call& c)
+{
+    user_request r(c);
+    co_return co_await r.create();
+}
+
+net::awaitable<http_response> patch_user(rest_call& c)
+{
+    user_request r(c);
+    co_return co_await r.patch();
+}
+
+net::awaitable<http_response> delete_user(rest_call& c)
+{
+    user_request r(c);
+    co_return co_await r.remove();
 }
 
 } // namespace corvid::collector

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "collector/http/rest_api.hpp"
-#include "collector/http/router.hpp"
+#include "collector/http/embedded_file.hpp"
 
 namespace corvid::collector {
 
@@ -21,16 +21,16 @@ struct web_asset {
 // nullopt for anything else: names are looked up, never joined to a directory.
 std::optional<web_asset> find_web_asset(std::string_view path);
 
-// The response for route_id::web_index or web_asset: the file with its Content-Type,
+// The response for the web UI's file `name` ("index.html"): the file with its Content-Type,
 // `Cache-Control: no-cache` and the security headers (a strict Content-Security-Policy, nosniff,
 // no referrer), or a 404 JSON error like every other route's.
-http_response web_asset_response(const http_request& req, const route_match& route);
+http_response web_asset_response(const http_request& req, std::string_view name);
+
+// The route table's handlers: GET / (index.html) and GET /assets/{name}.
+net::awaitable<http_response> get_web_index(rest_call& c);
+net::awaitable<http_response> get_web_asset(rest_call& c);
 
 namespace detail {
-struct embedded_file {
-    std::string_view name;
-    std::string_view bytes;
-};
 // Defined in the generated web_assets_data.cpp.
 std::span<const embedded_file> embedded_web_files();
 } // namespace detail

@@ -241,6 +241,13 @@ class CollectorEndToEnd(CorvidTestCase):
         self.assertEqual(http("DELETE", f"{base}/api/v1/servers/{created['id']}", token=self.token)[0], 204)
         self.assertEqual(http("DELETE", f"{base}/api/v1/servers/{created['id']}", token=self.token)[0], 404)
 
+    def test_openapi_document_is_served_without_a_token(self):
+        status, doc, headers = http("GET", f"{self.collector.url}/api/v1/openapi.json")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Content-Type"], "application/json")
+        self.assertEqual(doc["openapi"], "3.1.0")
+        self.assertEqual(doc["paths"]["/api/v1/servers"]["post"]["x-corvid-role"], "admin")
+
     def test_sigterm_shuts_down_within_five_seconds(self):
         self.agent_for(self.server)
         self.wait_for_samples(self.server["id"], 1)
