@@ -79,12 +79,11 @@ std::optional<std::string> unsafe_command_text(std::string_view command)
 
 std::optional<std::string> check_server_id(std::string_view v)
 {
-    bool ok = v.size() == 36;
-    for (std::size_t i = 0; ok && i < v.size(); ++i) {
-        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        ok = dash ? v[i] == '-' : std::isxdigit(static_cast<unsigned char>(v[i])) != 0;
-    }
-    if (!ok)
+    // Upper case is accepted here (the config stores the id lower-cased, as the collector writes it).
+    std::string lower(v);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (!is_uuid(lower))
         return "must be this server's id, the uuid `corvid-collector server add` printed as \"id\" "
                "(e.g. \"3f1c2a9e-8d7b-4c6a-9e5f-1a2b3c4d5e6f\")";
     return std::nullopt;

@@ -319,41 +319,34 @@ std::string command_json(const command_record& c, bool with_output)
     return out;
 }
 
-// One co_await per statement (README, "GCC 12 and coroutines"): the request object is a named local.
 net::awaitable<http_response> post_command(rest_call& c)
 {
-    command_request r(c);
-    co_return co_await r.post_command();
+    return handle_with<command_request, &command_request::post_command>(c);
 }
 
 net::awaitable<http_response> post_docker(rest_call& c)
 {
-    command_request r(c);
-    co_return co_await r.post_docker();
+    return handle_with<command_request, &command_request::post_docker>(c);
 }
 
 net::awaitable<http_response> list_commands(rest_call& c)
 {
-    command_request r(c);
-    co_return co_await r.list_commands();
+    return handle_with<command_request, &command_request::list_commands>(c);
 }
 
 net::awaitable<http_response> get_command(rest_call& c)
 {
-    command_request r(c);
-    co_return co_await r.get_command();
+    return handle_with<command_request, &command_request::get_command>(c);
 }
 
 net::awaitable<http_response> get_containers(rest_call& c)
 {
-    command_request r(c);
-    co_return co_await r.containers();
+    return handle_with<command_request, &command_request::containers>(c);
 }
 
 net::awaitable<http_response> get_audit(rest_call& c)
 {
-    command_request r(c);
-    co_return co_await r.audit();
+    return handle_with<command_request, &command_request::audit>(c);
 }
 
 net::awaitable<http_response> get_collector_info(rest_call& c)

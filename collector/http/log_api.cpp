@@ -232,14 +232,12 @@ std::optional<log_cursor> parse_log_cursor(std::string_view text)
 
 net::awaitable<http_response> get_logs(rest_call& c)
 {
-    log_request r(c);
-    co_return co_await r.logs();
+    return handle_with<log_request, &log_request::logs>(c);
 }
 
 net::awaitable<http_response> get_gaps(rest_call& c)
 {
-    log_request r(c);
-    co_return co_await r.gaps();
+    return handle_with<log_request, &log_request::gaps>(c);
 }
 
 } // namespace corvid::collector

@@ -29,6 +29,16 @@ struct rest_call {
     const principal* who;    // the caller, whose role the row allowed; null on public rows
 };
 
+// The route handler that builds a `Request` (a handler class holding the call's parts) and runs
+// its member `Handle`. The object is a named local of this coroutine: one co_await per statement
+// (README, "GCC 12 and coroutines").
+template <class Request, net::awaitable<http_response> (Request::*Handle)()>
+net::awaitable<http_response> handle_with(rest_call& c)
+{
+    Request r(c);
+    co_return co_await (r.*Handle)();
+}
+
 // A JSON response with the headers every API response carries.
 http_response json_response(const http_request& req, boost::beast::http::status status, std::string body);
 http_response error_response(const http_request& req, boost::beast::http::status status, std::string_view message);

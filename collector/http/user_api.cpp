@@ -246,29 +246,24 @@ boost::system::result<user_patch_body, body_error> read_user_patch_body(std::str
     return out;
 }
 
-// One co_await per statement (README, "GCC 12 and coroutines"): the request object is a named local.
 net::awaitable<http_response> list_users(rest_call& c)
 {
-    user_request r(c);
-    co_return co_await r.list();
+    return handle_with<user_request, &user_request::list>(c);
 }
 
 net::awaitable<http_response> create_user(rest_call& c)
 {
-    user_request r(c);
-    co_return co_await r.create();
+    return handle_with<user_request, &user_request::create>(c);
 }
 
 net::awaitable<http_response> patch_user(rest_call& c)
 {
-    user_request r(c);
-    co_return co_await r.patch();
+    return handle_with<user_request, &user_request::patch>(c);
 }
 
 net::awaitable<http_response> delete_user(rest_call& c)
 {
-    user_request r(c);
-    co_return co_await r.remove();
+    return handle_with<user_request, &user_request::remove>(c);
 }
 
 } // namespace corvid::collector

@@ -11,6 +11,8 @@ namespace corvid::collector {
 namespace {
 // A transaction larger than this is split: keeps each commit short so reads never wait long.
 constexpr std::size_t max_rows_per_commit = 2000;
+
+std::size_t sample_bytes(const sample_row& row) { return row.data_json.size() + row.server_id.size(); }
 } // namespace
 
 store::store(net::any_io_executor io, std::unique_ptr<storage> writer, opener open_reader,
@@ -25,7 +27,7 @@ store::~store() { stop(); }
 
 void store::submit_sample(sample_row row, std::function<void(storage_result<bool>)> done)
 {
-    const queue_weight w{1, row.data_json.size() + row.server_id.size()};
+    const queue_weight w{1, sample_bytes(row)};
     enqueue(pending_sample{std::move(row), std::move(done)}, w);
 }
 
@@ -119,7 +121,7 @@ void store::commit_samples(std::vector<pending_write>& batch, std::size_t start,
         dones.push_back(std::move(std::get<pending_sample>(batch[i]).done));
     queue_weight total{dones.size(), 0};
     for (const auto& row : rows)
-        total.bytes += row.data_json.size() + row.server_id.size();
+        total.bytes += sample_bytes(row); // as enqueue() counted them
     net::post(io_, [this, total, dones = std::move(dones), result = std::move(result)]() mutable {
         for (std::size_t i = 0; i < dones.size(); ++i) {
             if (result)
