@@ -8,6 +8,7 @@
 #include "agent/sample_fit.hpp"
 #include "common/deadline.hpp"
 #include "common/log.hpp"
+#include "common/on_thread.hpp"
 #include "common/time_format.hpp"
 #include "proto/codec.hpp"
 
@@ -39,8 +40,7 @@ net::awaitable<void> sampling::run()
 {
     const std::int64_t interval_ms = std::chrono::duration_cast<std::chrono::milliseconds>(interval_).count();
     // Prime the counters so the first real sample already has rates.
-    co_await net::co_spawn(worker_, [this]() -> net::awaitable<void> { sampler_.sample(now_unix_ms()); co_return; },
-                           net::use_awaitable);
+    co_await run_on(worker_, [this] { sampler_.sample(now_unix_ms()); });
     while (!stopping_) {
         const auto tick = next_tick_ms(now_unix_ms(), interval_ms);
         timer_.expires_after(std::chrono::milliseconds(tick - now_unix_ms()));
@@ -48,9 +48,7 @@ net::awaitable<void> sampling::run()
         if (stopping_)
             break;
         const auto started = std::chrono::steady_clock::now();
-        auto data = co_await net::co_spawn(
-            worker_, [this, tick]() -> net::awaitable<proto::sample_data> { co_return sampler_.sample(tick); },
-            net::use_awaitable);
+        auto data = co_await run_on(worker_, [this, tick] { return sampler_.sample(tick); });
         const auto took_ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
         if (took_ms > interval_ms / 2)

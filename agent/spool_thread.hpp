@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "agent/spool.hpp"
+#include "common/on_thread.hpp"
 
 namespace corvid::agent {
 
@@ -27,11 +28,8 @@ public:
     // Runs job(spool&) on the spool's thread; resumes the caller with its result on the caller's executor.
     template <class Job> net::awaitable<std::invoke_result_t<Job, spool&>> run(Job job)
     {
-        using result = std::invoke_result_t<Job, spool&>;
-        // Named, not a temporary inside the co_await: GCC 12 destroys such temporaries twice (README).
-        auto on_thread = [this, job = std::move(job)]() mutable -> net::awaitable<result> { co_return job(spool_); };
-        auto started = net::co_spawn(pool_, std::move(on_thread), net::use_awaitable);
-        auto done = co_await std::move(started);
+        auto on_thread = [this, job = std::move(job)]() mutable { return job(spool_); };
+        auto done = co_await run_on(pool_, std::move(on_thread));
         co_return done;
     }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/file_util.hpp"
+#include "common/on_thread.hpp"
 
 namespace corvid::agent {
 namespace {
@@ -119,12 +120,8 @@ replay_store::loaded replay_store::load() const
 
 net::awaitable<boost::system::error_code> replay_store::save(remembered_ids ids)
 {
-    // Named, not a temporary inside the co_await: GCC 12 destroys such temporaries twice (README).
-    auto on_thread = [this, ids = std::move(ids)]() -> net::awaitable<boost::system::error_code> {
-        co_return write_command_ids(path_, ids);
-    };
-    auto started = net::co_spawn(pool_, std::move(on_thread), net::use_awaitable);
-    auto ec = co_await std::move(started);
+    auto on_thread = [this, ids = std::move(ids)] { return write_command_ids(path_, ids); };
+    auto ec = co_await run_on(pool_, std::move(on_thread));
     co_return ec;
 }
 

@@ -16,6 +16,8 @@
 #include <optional>
 #include <type_traits>
 
+#include "common/on_thread.hpp"
+
 namespace corvid::collector {
 
 namespace net = boost::asio;
@@ -59,7 +61,7 @@ template <class F> net::awaitable<std::optional<std::invoke_result_t<F>>> passwo
         std::size_t& n;
         ~release() { --n; }
     } guard{in_flight_};
-    R r = co_await net::co_spawn(pool_, [&f]() -> net::awaitable<R> { co_return f(); }, net::use_awaitable);
+    R r = co_await run_on(pool_, [&f] { return f(); });
     co_return std::optional<R>(std::move(r));
 }
 

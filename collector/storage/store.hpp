@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "collector/storage/storage.hpp"
+#include "common/on_thread.hpp"
 
 namespace corvid::collector {
 
@@ -112,24 +113,20 @@ private:
 template <class F> auto store::read(F f) -> net::awaitable<std::invoke_result_t<F, storage&>>
 {
     using R = std::invoke_result_t<F, storage&>;
-    co_return co_await net::co_spawn(
-        reader_threads_,
-        [this, &f]() -> net::awaitable<R> {
-            auto conn = borrow_reader();
-            if (!conn)
-                co_return R(make_error_code(storage_errc::io_error));
-            R r = f(*conn);
-            return_reader(std::move(conn));
-            co_return r;
-        },
-        net::use_awaitable);
+    co_return co_await run_on(reader_threads_, [this, &f]() -> R {
+        auto conn = borrow_reader();
+        if (!conn)
+            return R(make_error_code(storage_errc::io_error));
+        R r = f(*conn);
+        return_reader(std::move(conn));
+        return r;
+    });
 }
 
 template <class F> auto store::write(F f) -> net::awaitable<std::invoke_result_t<F, storage&>>
 {
     using R = std::invoke_result_t<F, storage&>;
-    co_return co_await net::co_spawn(
-        writer_thread_, [this, &f]() -> net::awaitable<R> { co_return f(*writer_); }, net::use_awaitable);
+    co_return co_await run_on(writer_thread_, [this, &f]() -> R { return f(*writer_); });
 }
 
 } // namespace corvid::collector
