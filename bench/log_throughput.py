@@ -767,7 +767,7 @@ def main():
     r.add_argument("--logsub", default="corvid-bench-logsub", help="path of corvid-bench-logsub (--client cpp)")
     sq = sub.add_parser("sqlite")
     sq.add_argument("--rows", type=int, default=100000)
-    sq.add_argument("--schema-from", required=True, help="collector/storage/sqlite_storage.cpp")
+    sq.add_argument("--schema-from", required=True, help="collector/storage/sqlite_schema.cpp")
     sq.add_argument("--dir", default=None, help="where the temporary database goes")
     sq.add_argument("--seed", type=int, default=1)
     ol = sub.add_parser("oneline")

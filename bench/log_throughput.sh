@@ -202,7 +202,7 @@ done
 # What SQLite alone needs for the same lines, and how much of it is the FTS5 trigram index.
 if [ "${SQLITE:-1}" = 1 ]; then
   log "SQLite alone: $lines rows into the collector's log schema, with and without FTS5 / indexes"
-  "$py" "$helper" sqlite --rows "$lines" --schema-from "$root/collector/storage/sqlite_storage.cpp" --dir "$work" \
+  "$py" "$helper" sqlite --rows "$lines" --schema-from "$root/collector/storage/sqlite_schema.cpp" --dir "$work" \
     > "$out/sqlite-cost.txt"
 fi
 

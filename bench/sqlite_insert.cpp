@@ -126,7 +126,7 @@ outcome run_raw(const options& o, const std::vector<std::string>& ids, const std
         std::fprintf(stderr, "cannot open %s\n", path.c_str());
         std::exit(1);
     }
-    // "same": the samples table as collector/storage/sqlite_storage.cpp creates it (schema v1).
+    // "same": the samples table as collector/storage/sqlite_schema.cpp creates it (schema v1).
     const bool same = o.raw_schema == "same";
     const char* table = same ? "CREATE TABLE samples (server_id TEXT NOT NULL, ts INTEGER NOT NULL, cpu_percent REAL,"
                                " memory_percent REAL, load1 REAL, data TEXT NOT NULL, PRIMARY KEY (server_id, ts))"

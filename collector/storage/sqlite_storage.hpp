@@ -1,6 +1,7 @@
 #pragma once
 // The embedded SQLite backend of the storage interface: one file, WAL mode, schema versioned with
-// PRAGMA user_version and migrated forward on open. Schema and migrations: sqlite_storage.cpp.
+// PRAGMA user_version and migrated forward on open. Schema and migrations: sqlite_schema.cpp;
+// the files of the backend: README.md in this folder.
 // Threading: each object owns one connection (opened SQLITE_OPEN_NOMUTEX) and must be used by one
 // thread at a time; open several objects on the same file for concurrent readers (WAL lets
 // readers proceed while one writer commits). Every call blocks: never on the io thread.

@@ -1,30 +1,8 @@
-#include "collector/storage/storage.hpp"
+#include "collector/storage/storage_error.hpp"
 
 #include <string>
 
 namespace corvid::collector {
-
-std::optional<role> role_from_name(std::string_view name)
-{
-    if (name == "viewer")
-        return role::viewer;
-    if (name == "operator")
-        return role::operator_;
-    if (name == "admin")
-        return role::admin;
-    return std::nullopt;
-}
-
-std::string_view role_name(role r)
-{
-    switch (r) {
-    case role::viewer: return "viewer";
-    case role::operator_: return "operator";
-    case role::admin: return "admin";
-    }
-    return "viewer"; // unreachable for valid enumerators; the least privilege is the safe answer
-}
-
 namespace {
 class storage_category_impl final : public boost::system::error_category {
 public:

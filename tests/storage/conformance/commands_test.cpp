@@ -1,67 +1,22 @@
-// Commands and the audit log in the SQLite store, on real files.
-#include "collector/storage/sqlite_storage.hpp"
-
-#include "tests/support/temp_dir.hpp"
+// Conformance: commands from dispatch to outcome, lost commands, retention, and the audit log
+// that nothing in the interface rewrites, through the storage interface only.
+#include "tests/storage/conformance/backend.hpp"
 
 #include <doctest/doctest.h>
-#include <sqlite3.h>
 #include <string>
+#include <vector>
+
+#include "tests/storage/fixtures.hpp"
 
 using namespace corvid::collector;
-using corvid::test::temp_dir;
+using namespace corvid::test;
 
-namespace {
-std::unique_ptr<storage> open_ok(const std::string& path)
+TEST_SUITE("storage.conformance.commands")
 {
-    auto r = open_sqlite_storage({.path = path});
-    REQUIRE(r.has_value());
-    return std::move(*r);
-}
-
-command_record make_command(std::string id, std::string server, std::int64_t created)
-{
-    command_record c;
-    c.id = std::move(id);
-    c.server_id = std::move(server);
-    c.kind = "shell";
-    c.command = "uptime";
-    c.timeout_s = 30;
-    c.issued_by = "alice";
-    c.client_address = "127.0.0.1";
-    c.status = "pending";
-    c.created_at_ms = created;
-    return c;
-}
-
-audit_record audit_for(const command_record& c, std::string action, std::int64_t at)
-{
-    audit_record a;
-    a.at_ms = at;
-    a.actor = c.issued_by;
-    a.address = c.client_address;
-    a.action = std::move(action);
-    a.server_id = c.server_id;
-    a.command_id = c.id;
-    a.detail = c.command;
-    return a;
-}
-
-int exec_rc(const std::string& path, const char* sql)
-{
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-    sqlite3_close(db);
-    return rc;
-}
-} // namespace
-
-TEST_SUITE("storage.commands")
-{
-    TEST_CASE("commands: add, run, finish with output and audit; listing leaves output out")
+    TEST_CASE("commands: add, run, finish with output and audit, listing leaves output out")
     {
-        temp_dir dir;
-        auto db = open_ok(dir.file("c.db"));
+        fresh_store store;
+        auto& db = store.db;
         auto c = make_command("c1", "s1", 1000);
         REQUIRE(db->add_command(c, audit_for(c, "command.dispatched", 1000)).has_value());
         CHECK(*db->set_command_status("c1", "running"));
@@ -112,8 +67,8 @@ TEST_SUITE("storage.commands")
 
     TEST_CASE("commands: a restart marks unfinished commands lost, and a late result still lands")
     {
-        temp_dir dir;
-        auto db = open_ok(dir.file("c.db"));
+        fresh_store store;
+        auto& db = store.db;
         auto a = make_command("a", "s1", 1000), b = make_command("b", "s1", 1100);
         REQUIRE(db->add_command(a, audit_for(a, "command.dispatched", 1000)).has_value());
         REQUIRE(db->add_command(b, audit_for(b, "command.dispatched", 1100)).has_value());
@@ -141,25 +96,10 @@ TEST_SUITE("storage.commands")
         CHECK((*db->find_command("a"))->status == "completed");
     }
 
-    TEST_CASE("audit_log: the database refuses UPDATE and DELETE")
+    TEST_CASE("commands: retention deletes old finished commands only, the audit log keeps them")
     {
-        temp_dir dir;
-        const auto path = dir.file("c.db");
-        {
-            auto db = open_ok(path);
-            auto c = make_command("c1", "s1", 1000);
-            REQUIRE(db->add_command(c, audit_for(c, "command.dispatched", 1000)).has_value());
-        }
-        CHECK(exec_rc(path, "UPDATE audit_log SET actor = 'mallory'") == SQLITE_CONSTRAINT);
-        CHECK(exec_rc(path, "DELETE FROM audit_log") == SQLITE_CONSTRAINT);
-        auto db = open_ok(path);
-        CHECK((*db->list_audit(std::nullopt, 10))[0].actor == "alice");
-    }
-
-    TEST_CASE("commands: retention deletes old finished commands only; the audit log keeps them")
-    {
-        temp_dir dir;
-        auto db = open_ok(dir.file("c.db"));
+        fresh_store store;
+        auto& db = store.db;
         auto old_done = make_command("old-done", "s1", 1000), old_running = make_command("old-running", "s1", 1100),
              fresh = make_command("fresh", "s1", 9000);
         for (const auto* c : {&old_done, &old_running, &fresh})
@@ -177,14 +117,63 @@ TEST_SUITE("storage.commands")
         CHECK(db->list_audit(std::nullopt, 10)->size() == 4);
     }
 
-    TEST_CASE("commands: status and kind are constrained by the schema")
+    TEST_CASE("commands: an unknown status is refused, and the failed transaction leaves no audit line")
     {
-        temp_dir dir;
-        auto db = open_ok(dir.file("c.db"));
+        fresh_store store;
+        auto& db = store.db;
         auto c = make_command("c1", "s1", 1000);
         c.status = "exploded";
         CHECK_FALSE(db->add_command(c, audit_for(c, "command.dispatched", 1000)).has_value());
         // The failed transaction left no audit line behind.
         CHECK(db->list_audit(std::nullopt, 10)->empty());
+    }
+
+    TEST_CASE("audit_log: lines stay as written through every later write of the interface")
+    {
+        fresh_store store;
+        auto& db = store.db;
+        auto c = make_command("c1", "s1", 1000);
+        auto dispatched = audit_for(c, "command.dispatched", 1000);
+        dispatched.detail = "uptime --pretty";
+        REQUIRE(db->add_command(c, dispatched).has_value());
+        audit_record refused;
+        refused.at_ms = 1100;
+        refused.actor = "mallory";
+        refused.address = "10.0.0.9";
+        refused.action = "command.refused";
+        refused.server_id = "s1";
+        refused.detail = "rm -rf /";
+        REQUIRE(db->append_audit(refused).has_value());
+        const auto before = db->list_audit(std::nullopt, 10).value();
+        REQUIRE(before.size() == 2);
+        CHECK(before[0].id > before[1].id);
+
+        // Finishing, losing, deleting the command and deleting its server add lines and remove none.
+        REQUIRE(db->mark_unfinished_commands_lost(2000).value() == 1);
+        auto late = c;
+        late.status = "completed";
+        late.finished_at_ms = 3000;
+        REQUIRE(*db->finish_command(late, audit_for(c, "command.finished", 3000)));
+        REQUIRE(db->delete_commands_before(10'000, 10).value() == 1);
+        REQUIRE(db->add_server(make_server("s1", "web"), "h").has_value());
+        REQUIRE(db->delete_server("s1").value());
+
+        const auto after = db->list_audit(std::nullopt, 10).value();
+        REQUIRE(after.size() == 4);
+        for (std::size_t i = 0; i < before.size(); ++i) {
+            const auto& was = before[i];
+            const auto& is = after[after.size() - before.size() + i];
+            CHECK(is.id == was.id);
+            CHECK(is.at_ms == was.at_ms);
+            CHECK(is.actor == was.actor);
+            CHECK(is.address == was.address);
+            CHECK(is.action == was.action);
+            CHECK(is.server_id == was.server_id);
+            CHECK(is.command_id == was.command_id);
+            CHECK(is.detail == was.detail);
+            CHECK(is.status == was.status);
+        }
+        CHECK(after[0].action == "command.finished");
+        CHECK(after[1].action == "command.lost");
     }
 }
