@@ -193,7 +193,7 @@ TEST_SUITE("agent.command_guard")
         CHECK(verdict(g, make(keys, "backwards", now, -1)) == refusal::expired);
     }
 
-    TEST_CASE("command_guard: ids are forgotten once expired; a full cache refuses instead of forgetting")
+    TEST_CASE("command_guard: ids are forgotten once expired, a full cache refuses instead of forgetting")
     {
         init_crypto();
         const auto keys = generate_signing_key_pair();
@@ -232,7 +232,7 @@ TEST_SUITE("agent.command_guard")
               command_guard::clock_skew_ms + command_guard::max_validity_ms + command_guard::clock_skew_ms);
     }
 
-    TEST_CASE("replay_store: the command-ids file round-trips; anything malformed is refused whole")
+    TEST_CASE("replay_store: the command-ids file round-trips, anything malformed is refused whole")
     {
         const remembered_ids ids{{"7d3f1c9a-2b4e-4f6a-9c8d-1e2f3a4b5c6d", now}, {"with space\nand newline", now + 1}};
         const auto text = encode_command_ids(ids);

@@ -240,7 +240,7 @@ TEST_SUITE("agent.spool")
         }
     }
 
-    TEST_CASE("spool: unknown files are left alone; a segment with no valid record is removed")
+    TEST_CASE("spool: unknown files are left alone, a segment with no valid record is removed")
     {
         corvid::test::temp_dir dir;
         const auto o = opts(dir.path());

@@ -24,7 +24,7 @@ void serve_page(stream_outbox& box, std::uint64_t last_seq)
 
 TEST_SUITE("agent.stream_outbox")
 {
-    TEST_CASE("live records go out first, then the backlog oldest first; the ack point waits for the backlog")
+    TEST_CASE("live records go out first, then the backlog oldest first, the ack point waits for the backlog")
     {
         stream_outbox box;
         box.restore(10, 15); // 11-15 unsent from before
@@ -52,7 +52,7 @@ TEST_SUITE("agent.stream_outbox")
         CHECK(box.acked() == 17);
     }
 
-    TEST_CASE("an ack covers everything sent before it; unknown acks are ignored")
+    TEST_CASE("an ack covers everything sent before it, unknown acks are ignored")
     {
         stream_outbox box;
         box.restore(0, 0);

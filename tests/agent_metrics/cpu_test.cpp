@@ -87,7 +87,7 @@ TEST_SUITE("agent.metrics.cpu")
         CHECK(busy_percent(before.all, after.all) == doctest::Approx(40));
     }
 
-    TEST_CASE("cpu_usage: 64 cores each busy their own share; guest time is not counted twice")
+    TEST_CASE("cpu_usage: 64 cores each busy their own share, guest time is not counted twice")
     {
         // Between the two readings core i spent i ticks in user (i/2 of them running a guest,
         // which the kernel also shows in the guest column) and 100 - i idle.
@@ -125,7 +125,7 @@ TEST_SUITE("agent.metrics.cpu")
         CHECK(huge.user == doctest::Approx(200.0 / 3.0));
     }
 
-    TEST_CASE("cpu_usage: cores are matched by id; a core that came online reads 0")
+    TEST_CASE("cpu_usage: cores are matched by id, a core that came online reads 0")
     {
         const auto before = parsed("cpu 0 0 0 0\ncpu0 0 0 0 0\ncpu1 0 0 0 0\ncpu3 0 0 0 0\n");
         const auto after = parsed("cpu 40 0 0 360\ncpu0 10 0 0 90\ncpu1 20 0 0 80\ncpu2 5 0 0 5\ncpu3 30 0 0 70\n");

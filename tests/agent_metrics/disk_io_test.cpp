@@ -48,7 +48,7 @@ TEST_SUITE("agent.metrics.disk_io")
         CHECK(old->at(0) == disk_counters{"sda", 3, 7});
     }
 
-    TEST_CASE("parse_diskstats: an empty file is no devices; malformed lines are rejected")
+    TEST_CASE("parse_diskstats: an empty file is no devices, malformed lines are rejected")
     {
         const auto none = parse_diskstats("");
         REQUIRE(none);

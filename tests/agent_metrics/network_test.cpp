@@ -40,7 +40,7 @@ TEST_SUITE("agent.metrics.network")
         CHECK(net_dev("proc-cases/net-dev-32bit-wrap-before")[1] == net_counters{"eth0", 4294967000, 1000000});
     }
 
-    TEST_CASE("parse_net_dev: no interfaces is an empty list; malformed lines are rejected")
+    TEST_CASE("parse_net_dev: no interfaces is an empty list, malformed lines are rejected")
     {
         const auto none = parse_net_dev("Inter-|   Receive |  Transmit\n face |bytes packets|bytes packets\n");
         REQUIRE(none);

@@ -9,7 +9,7 @@ using namespace corvid::collector;
 
 TEST_SUITE("auth.password")
 {
-    TEST_CASE("password: hash then verify round trips; a wrong password fails")
+    TEST_CASE("password: hash then verify round trips, a wrong password fails")
     {
         corvid::init_crypto();
         const auto hash = hash_password("correct horse battery staple");

@@ -138,7 +138,7 @@ max_concurrent = 4
 
 TEST_SUITE("config.agent_remote_identity")
 {
-    TEST_CASE("server_id: a uuid, stored in lower case; anything else names the key")
+    TEST_CASE("server_id: a uuid, stored in lower case, anything else names the key")
     {
         agent_config cfg;
         REQUIRE_FALSE(apply_text(cfg, "server_id = \"3F1C2A9E-8d7b-4c6a-9e5f-1a2b3c4d5e6f\"\n"));

@@ -29,7 +29,7 @@ container_reading running(std::string id, std::uint64_t cpu, std::uint64_t syste
 
 TEST_SUITE("container_rates")
 {
-    TEST_CASE("container_rates: first sight has usage but no rates; the second has rates")
+    TEST_CASE("container_rates: first sight has usage but no rates, the second has rates")
     {
         container_rates rates;
         auto first = rates.update({running("a", 1'000'000'000, 100'000'000'000, 0, 0, t0)});
@@ -50,7 +50,7 @@ TEST_SUITE("container_rates")
         CHECK(*second[0].tx_bytes_per_s == doctest::Approx(2000.0));
     }
 
-    TEST_CASE("container_rates: late stats keep the last values, stale; the next rate spans both")
+    TEST_CASE("container_rates: late stats keep the last values, stale, the next rate spans both")
     {
         container_rates rates;
         rates.update({running("a", 0, 100'000'000'000, 0, 0, t0)});
@@ -95,7 +95,7 @@ TEST_SUITE("container_rates")
         CHECK(*next[0].rx_bytes_per_s == doctest::Approx(1000.0));
     }
 
-    TEST_CASE("container_rates: stopped containers have no numbers and are forgotten; gone ones too")
+    TEST_CASE("container_rates: stopped containers have no numbers and are forgotten, gone ones too")
     {
         container_rates rates;
         rates.update({running("a", 0, 100, 0, 0, t0), running("b", 0, 100, 0, 0, t0)});

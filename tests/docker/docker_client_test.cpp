@@ -150,7 +150,7 @@ TEST_SUITE("docker_client")
         CHECK(seconds_since(started) < 5.0); // not the 30 s deadline
     }
 
-    TEST_CASE("container_watcher: nothing listed yet means no containers; stop() ends run() while the daemon hangs")
+    TEST_CASE("container_watcher: nothing listed yet means no containers, stop() ends run() while the daemon hangs")
     {
         silent_daemon daemon;
         net::io_context io;
@@ -204,7 +204,7 @@ TEST_SUITE("docker_client")
         CHECK(client.negotiated_api() == api_version{1, 30});
     }
 
-    TEST_CASE("docker_client: a newer daemon is spoken to in our version; a too old one is refused")
+    TEST_CASE("docker_client: a newer daemon is spoken to in our version, a too old one is refused")
     {
         net::io_context io;
         std::string version = "1.45";

@@ -144,7 +144,7 @@ TEST_SUITE("docker_json")
         CHECK_FALSE(s->tx_bytes);
     }
 
-    TEST_CASE("docker_json: inactive_file larger than usage leaves usage; no networks, no rates")
+    TEST_CASE("docker_json: inactive_file larger than usage leaves usage, no networks, no rates")
     {
         auto s = parse_stats(R"({"memory_stats":{"usage":100,"stats":{"inactive_file":200}},"cpu_stats":null})");
         REQUIRE(s.has_value());

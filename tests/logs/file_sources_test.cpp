@@ -47,7 +47,7 @@ std::uint64_t saved_offset(const std::string& snapshot, const std::string& path)
 
 TEST_SUITE("logs.files")
 {
-    TEST_CASE("logs files: the first start begins at the end; appended lines follow, CRLF or not")
+    TEST_CASE("logs files: the first start begins at the end, appended lines follow, CRLF or not")
     {
         temp_dir d;
         const auto path = d.file("app.log");
@@ -143,7 +143,7 @@ TEST_SUITE("logs.files")
         CHECK(messages(r.read(1200, 100)) == strings{"a longer first line than before", "d"});
     }
 
-    TEST_CASE("logs files: a file matching the pattern later is read from its start; others are ignored")
+    TEST_CASE("logs files: a file matching the pattern later is read from its start, others are ignored")
     {
         temp_dir d;
         append(d.file("a.log"), "a old\n");
@@ -161,7 +161,7 @@ TEST_SUITE("logs.files")
         CHECK(messages(r.read(3000, 100)) == strings{"late"});
     }
 
-    TEST_CASE("logs files: a deleted file is drained and forgotten; a new file at its path is read from its start")
+    TEST_CASE("logs files: a deleted file is drained and forgotten, a new file at its path is read from its start")
     {
         temp_dir d;
         const auto path = d.file("app.log");
@@ -265,7 +265,7 @@ TEST_SUITE("logs.files")
         CHECK(messages(r.read(2000, 100)) == strings{"cccccccccccc", "dddd"});
     }
 
-    TEST_CASE("logs files: restore from a damaged snapshot starts at the end; a new pattern starts at the end")
+    TEST_CASE("logs files: restore from a damaged snapshot starts at the end, a new pattern starts at the end")
     {
         temp_dir d;
         append(d.file("a.log"), "a old\n");

@@ -169,7 +169,7 @@ TEST_SUITE("logs.journal")
         CHECK(messages(e) == strings{"nginx error", "ssh warning", "ssh crit"});
     }
 
-    TEST_CASE("logs journal: first start at the end; later entries in the same file and in a new file are delivered")
+    TEST_CASE("logs journal: first start at the end, later entries in the same file and in a new file are delivered")
     {
         journal_dir j;
         write_journal(j.work, j.file, {{1, "before start", 6, "a.service", ""}});

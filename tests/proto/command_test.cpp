@@ -160,7 +160,7 @@ TEST_SUITE("proto.commands")
         CHECK(dp.find("action 4 stop\ncontainer_id 3 web\n") != std::string::npos);
     }
 
-    TEST_CASE("signing_payload: every signed field changes the payload; framing is unambiguous")
+    TEST_CASE("signing_payload: every signed field changes the payload, framing is unambiguous")
     {
         const auto base = sample_command();
         const auto p = signing_payload(base);

@@ -105,7 +105,7 @@ TEST_SUITE("proto.encode")
         }
     }
 
-    TEST_CASE("encode_history: oldest first as given; empty history is []")
+    TEST_CASE("encode_history: oldest first as given, empty history is []")
     {
         CHECK(encode_history({}) == R"({"type":"history","data":[]})");
         CHECK(encode_history({sample_at(1000), sample_at(2000)}, 0)
