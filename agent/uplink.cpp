@@ -101,7 +101,7 @@ net::awaitable<void> uplink::run()
         const auto key = read_api_key();
         if (!key.empty()) {
             auto conn = co_await ws_connect(ex_, *url, options);
-            if (!conn && std::string_view(conn.error().category().name()) == "asio.ssl") {
+            if (!conn && is_tls_error(conn.error())) {
                 log::error("cannot connect to {}: TLS verification failed ({}); check ca_file and that the collector's "
                            "certificate names this host",
                            settings_.collector_url, conn.error().message());

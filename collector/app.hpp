@@ -14,6 +14,8 @@
 #include "collector/live/agent_registry.hpp"
 #include "collector/live/hub.hpp"
 #include "collector/live/log_hub.hpp"
+#include "collector/live/presence.hpp"
+#include "collector/sessions/connection_group.hpp"
 #include "collector/storage/store.hpp"
 #include "common/signing.hpp"
 
@@ -27,7 +29,7 @@ struct app {
     agent_registry agents;
     login_attempts logins; // per user and per address, reserved before the hash runs
     std::string token_secret; // HS256 key, 32 bytes, from <data_dir>/jwt.key
-    bool shutting_down = false;
+    bool shutting_down = false; // the retention loops' cue to stop between slices
     command_tracker commands;
     signing_key_pair command_keys; // Ed25519, from <data_dir>/command_signing.key
     // The same sliding window as logins, counting each operator's dispatched commands.
@@ -38,6 +40,10 @@ struct app {
     // Ends operator sockets whose user was deleted, disabled, demoted or logged out, or whose
     // token expired; one read of all users per second while sockets are open.
     identity_watch identities{io, [this] { return store.read([](storage& s) { return s.list_users(); }); }};
+    // Every operator socket about a server, for status, closing at deletion and /health's count.
+    collector::presence presence{};
+    // Every connection coroutine; shutdown stops it (main).
+    connection_group connections{io};
 };
 
 } // namespace corvid::collector

@@ -35,16 +35,6 @@ std::pair<std::string, std::string> split_listen(const std::string& listen)
     return {host, listen.substr(colon + 1)};
 }
 
-net::awaitable<void> wait_for_sessions_to_end(app& a, std::chrono::seconds limit)
-{
-    net::steady_timer poll(a.io);
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline && (a.agents.count() > 0 || a.hub.subscriber_count() > 0)) {
-        poll.expires_after(std::chrono::milliseconds(50));
-        co_await poll.async_wait(net::use_awaitable);
-    }
-}
-
 // Every agent and frontend holds a descriptor; the common soft default of 1,024 is far below what
 // a collector serves. Raise the soft limit to the hard one (the unit or the shell sets that).
 void raise_descriptor_limit()
@@ -155,12 +145,10 @@ int serve(const collector_config& cfg)
         a.shutting_down = true;
         a.identities.stop();
         server.stop();
-        a.agents.close_all();
-        a.hub.close_all();
-        // Sessions close politely (1001) in the background; the io loop stops as soon as they are
-        // gone, or after 3 s at the latest, leaving time within the 5 s budget to commit the
-        // queued samples.
-        net::co_spawn(io, wait_for_sessions_to_end(a, std::chrono::seconds(3)), [&io](std::exception_ptr) { io.stop(); });
+        // Sessions close politely (1001) and idle connections end; the io loop stops as soon as
+        // every connection is gone, or after 3 s at the latest, leaving time within the 5 s budget
+        // to commit the queued samples.
+        net::co_spawn(io, a.connections.stop(std::chrono::seconds(3)), [&io](std::exception_ptr) { io.stop(); });
     });
 
     const auto url = fmt::format("{}://{}:{}", server.tls() ? "https" : "http", bound->address().to_string(),

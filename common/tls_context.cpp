@@ -2,6 +2,7 @@
 #include "common/tls_context.hpp"
 
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <ctime>
 #include <fmt/format.h>
 #include <openssl/bio.h>
@@ -35,7 +36,7 @@ struct wiped_string {
 std::string openssl_reason(const boost::system::error_code& ec)
 {
     // Asio reports OpenSSL's packed error code; its reason string is the useful part.
-    if (std::string_view(ec.category().name()) == "asio.ssl") {
+    if (ec.category() == boost::asio::error::get_ssl_category()) {
         if (const char* r = ERR_reason_error_string(static_cast<unsigned long>(ec.value())))
             return r;
     }
@@ -105,7 +106,7 @@ boost::system::result<tls_server_identity, std::string> load_tls_server_identity
     if (ec)
         return fmt::format("tls_cert {} holds no usable PEM certificate chain ({})", cert_file, openssl_reason(ec));
     ctx->use_private_key(boost::asio::buffer(key_pem.text), ssl::context::pem, ec);
-    if (ec && std::string_view(ec.category().name()) == "asio.ssl"
+    if (ec && ec.category() == boost::asio::error::get_ssl_category()
         && ERR_GET_LIB(static_cast<unsigned long>(ec.value())) == ERR_LIB_X509
         && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH)
         return fmt::format("tls_key {} does not belong to the certificate in tls_cert {}", key_file, cert_file);

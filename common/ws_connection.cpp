@@ -136,6 +136,8 @@ const boost::system::error_category& ws_category()
 
 error_code make_error_code(ws_errc e) { return {static_cast<int>(e), ws_category()}; }
 
+bool is_tls_error(const error_code& ec) { return ec.category() == net::error::get_ssl_category(); }
+
 boost::system::result<ws_url> parse_ws_url(std::string_view url)
 {
     ws_url out;

@@ -28,6 +28,9 @@ enum class ws_errc {
 };
 const boost::system::error_category& ws_category();
 boost::system::error_code make_error_code(ws_errc e);
+// True when `ec` is OpenSSL's: the TLS handshake failed, e.g. the peer's certificate did not verify.
+// Compared by category object, not by its name.
+bool is_tls_error(const boost::system::error_code& ec);
 
 // WebSocket close codes the protocol uses (RFC 6455, 7.4.1).
 namespace close_code {

@@ -84,6 +84,7 @@ net::awaitable<dispatch_result> dispatch_command(app& a, const dispatch_request&
     auto server = co_await a.store.read([&](storage& s) { return s.find_server(req.server_id); });
     if (!server) {
         result.status = dispatch_status::storage_error;
+        result.storage_error = server.error();
         co_return result;
     }
     if (!*server) {
@@ -113,6 +114,7 @@ net::awaitable<dispatch_result> dispatch_command(app& a, const dispatch_request&
     if (!added) {
         log::error("cannot record command for server {}: {}", c.server_id, added.error().message());
         result.status = dispatch_status::storage_error;
+        result.storage_error = added.error();
         co_return result;
     }
 

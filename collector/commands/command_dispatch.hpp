@@ -33,6 +33,7 @@ enum class dispatch_status { accepted, no_such_server, agent_offline, rate_limit
 
 struct dispatch_result {
     dispatch_status status = dispatch_status::storage_error;
+    boost::system::error_code storage_error; // with status storage_error
     std::string command_id;
     std::int64_t retry_after_s = 0; // rate_limited
 };

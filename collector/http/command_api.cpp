@@ -147,7 +147,7 @@ net::awaitable<http_response> command_request::dispatch(dispatch_request& d)
         co_return error(status::service_unavailable, "too many commands in flight");
     case dispatch_status::storage_error: break;
     }
-    co_return error(status::service_unavailable, "storage unavailable");
+    co_return storage_failure(req_, result.storage_error);
 }
 
 net::awaitable<http_response> command_request::list_commands()
@@ -155,7 +155,7 @@ net::awaitable<http_response> command_request::list_commands()
     const std::string id = route_.server_id;
     auto rows = co_await a_.store.read([&](storage& s) { return s.list_commands(id, max_history); });
     if (!rows)
-        co_return error(status::service_unavailable, "storage unavailable");
+        co_return storage_failure(req_, rows.error());
     std::string body = R"({"commands":[)";
     bool first = true;
     for (const auto& c : *rows) {
@@ -175,7 +175,7 @@ net::awaitable<http_response> command_request::get_command()
     const std::string id = route_.command_id;
     auto found = co_await a_.store.read([&](storage& s) { return s.find_command(id); });
     if (!found)
-        co_return error(status::service_unavailable, "storage unavailable");
+        co_return storage_failure(req_, found.error());
     // Someone else's command answers as missing: command ids of others stay private.
     if (!*found || ((*found)->issued_by != who_.username && !at_least(role::admin)))
         co_return error(status::not_found, "no such command");
@@ -233,7 +233,7 @@ net::awaitable<http_response> command_request::audit()
     const std::optional<std::int64_t> before_id = *before;
     auto rows = co_await a_.store.read([&](storage& s) { return s.list_audit(before_id, limit); });
     if (!rows)
-        co_return error(status::service_unavailable, "storage unavailable");
+        co_return storage_failure(req_, rows.error());
     std::string body = R"({"entries":[)";
     for (std::size_t i = 0; i < rows->size(); ++i) {
         if (i)

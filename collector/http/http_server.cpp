@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <tuple>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -107,6 +108,36 @@ template <class Stream> net::awaitable<void> finish(Stream& stream)
     boost::system::error_code ignored;
     beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
 }
+
+// The TLS handshake, ended early by the connection group's stop (it closes the socket).
+template <class Stream>
+net::awaitable<std::tuple<boost::system::error_code>> handshake(Stream& stream, connection_group& group)
+{
+    auto& socket = beast::get_lowest_layer(stream).socket();
+    const auto hook = group.on_stop([&socket] {
+        boost::system::error_code ignored;
+        socket.close(ignored);
+    });
+    beast::get_lowest_layer(stream).expires_after(tls_handshake_deadline);
+    co_return co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
+}
+
+// Waits, as an idle keep-alive connection, for the next request's first bytes. The connection
+// group's stop ends the wait (it closes the socket).
+template <class Stream>
+net::awaitable<boost::system::error_code> read_first_byte(Stream& stream, beast::flat_buffer& buffer,
+                                                          connection_group& group)
+{
+    auto& socket = beast::get_lowest_layer(stream).socket();
+    const auto hook = group.on_stop([&socket] {
+        boost::system::error_code ignored;
+        socket.close(ignored);
+    });
+    const auto space = buffer.prepare(4096);
+    auto [ec, n] = co_await stream.async_read_some(space, use_tuple);
+    buffer.commit(n);
+    co_return ec;
+}
 } // namespace
 
 http_server::http_server(app& a)
@@ -146,9 +177,6 @@ void http_server::stop()
 {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
-    for (auto* s : idle_http_)
-        s->close(ignored);
-    idle_http_.clear();
 }
 
 net::awaitable<void> http_server::accept_loop()
@@ -186,7 +214,9 @@ net::awaitable<void> http_server::accept_loop()
             continue;
         }
         connection_slot slot(per_address_, address);
-        net::co_spawn(app_.io, serve(std::move(socket), std::move(slot)), net::detached);
+        if (!app_.connections.spawn(serve(std::move(socket), std::move(slot))))
+            co_return; // stopping
+
     }
 }
 
@@ -206,11 +236,7 @@ net::awaitable<void> http_server::serve(tcp::socket socket, connection_slot slot
     // reload) changes what new connections get and drops nothing.
     const std::shared_ptr<ssl::context> ctx = tls_;
     tls_stream stream(std::move(socket), *ctx);
-    auto* raw = &beast::get_lowest_layer(stream).socket();
-    idle_http_.insert(raw); // stop() also ends handshakes in progress
-    beast::get_lowest_layer(stream).expires_after(tls_handshake_deadline);
-    auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
-    idle_http_.erase(raw);
+    auto [hec] = co_await handshake(stream, app_.connections);
     if (hec) {
         log_tls_handshake_failure(peer, hec);
         if (plain_http_on_tls_port(hec)) {
@@ -238,17 +264,14 @@ net::awaitable<void> http_server::serve_http(Stream& stream, const std::string& 
         parser.header_limit(header_limit);
         parser.body_limit(app_.config.max_body_bytes);
         // Wait for the first byte of the next request as an idle keep-alive connection.
-        auto* raw = &beast::get_lowest_layer(stream).socket();
-        idle_http_.insert(raw);
+        if (app_.connections.stopping())
+            co_return;
         beast::get_lowest_layer(stream).expires_after(keep_alive_idle);
         boost::system::error_code hec;
         if (buffer.size() == 0) {
-            const auto space = buffer.prepare(4096);
-            auto [fec, fn] = co_await stream.async_read_some(space, use_tuple);
-            buffer.commit(fn);
-            hec = fec;
+            auto hec_first = co_await read_first_byte(stream, buffer, app_.connections);
+            hec = hec_first;
         }
-        idle_http_.erase(raw);
         // The request has begun: headers and body each get a deadline from its first byte.
         const auto first_byte = std::chrono::steady_clock::now();
         if (!hec) {
@@ -266,7 +289,7 @@ net::awaitable<void> http_server::serve_http(Stream& stream, const std::string& 
         if (hec) {
             if (hec == http::error::end_of_stream || hec == beast::error::timeout || hec == net::error::operation_aborted
                 || hec == net::error::eof || hec == net::error::connection_reset || hec == ssl::error::stream_truncated
-                || app_.shutting_down)
+                || app_.connections.stopping())
                 co_return;
             const bool too_big = hec == http::error::body_limit || hec == http::error::header_limit;
             http_request dummy;
@@ -307,7 +330,7 @@ net::awaitable<void> http_server::serve_http(Stream& stream, const std::string& 
             res.set(http::field::allow, allow_header(found.allowed));
         } else if (row->socket) {
             res = error_response(req, http::status::bad_request, "this route needs a WebSocket upgrade");
-        } else if (app_.shutting_down) {
+        } else if (app_.connections.stopping()) {
             res = error_response(req, http::status::service_unavailable, "shutting down");
             res.keep_alive(false);
         } else {

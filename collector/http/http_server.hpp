@@ -5,12 +5,14 @@
 // handshake, 10 s from a request's first byte to the end of its headers and 30 s to the end of
 // its body (no slowloris), 60 s idle between keep-alive requests, and
 // config.max_connections_per_address concurrent connections per source address.
-// io thread only. stop() closes the listener and every idle HTTP connection; WebSocket sessions
-// are closed through the app's registries (see main).
+// Every connection runs in the app's connection group: stop() only closes the listener, and the
+// group's stop (see main) ends idle keep-alive connections and TLS handshakes (their stop hooks
+// close the socket), lets requests in progress answer (then the connection ends), and closes
+// WebSocket sessions with 1001.
+// io thread only.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
-#include <set>
 
 #include "collector/app.hpp"
 #include "collector/limits/rate_limit.hpp"
@@ -45,7 +47,6 @@ private:
     app& app_;
     net::ip::tcp::acceptor acceptor_;
     std::shared_ptr<net::ssl::context> tls_;    // null: plain HTTP
-    std::set<net::ip::tcp::socket*> idle_http_; // connections between requests, closed on stop()
     bool accept_failing_ = false;               // logged once per episode of accept errors
     std::shared_ptr<connection_limiter> per_address_; // open connections by source address
 };

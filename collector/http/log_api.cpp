@@ -184,7 +184,7 @@ net::awaitable<http_response> log_request::logs()
     if (!body && body.error() == storage_errc::timed_out)
         co_return error(status::service_unavailable, search_timed_out);
     if (!body)
-        co_return error(status::service_unavailable, "storage unavailable");
+        co_return storage_failure(req_, body.error());
     co_return json(status::ok, std::move(*body));
 }
 
@@ -204,7 +204,7 @@ net::awaitable<http_response> log_request::gaps()
     const std::string id = route_.server_id;
     auto rows = co_await a_.store.read([&](storage& s) { return s.list_gaps(id, limit); });
     if (!rows)
-        co_return error(status::service_unavailable, "storage unavailable");
+        co_return storage_failure(req_, rows.error());
     std::string body = R"({"gaps":[)";
     for (std::size_t i = 0; i < rows->size(); ++i) {
         if (i)

@@ -102,8 +102,7 @@ net::awaitable<http_response> post_login(rest_call& c)
     auto found = co_await c.a.store.read([&](storage& s) { return s.find_user(username); });
     if (!found) {
         c.a.logins.abandoned(ticket);
-        log::error("login lookup failed: {}", found.error().message());
-        co_return error_response(c.req, status::service_unavailable, "storage unavailable");
+        co_return storage_failure(c.req, found.error());
     }
     // An unknown user is verified against a constant hash: as slow as a wrong password. (Made on a
     // pool thread the first time: hashing never runs on the io thread.)
@@ -145,7 +144,7 @@ net::awaitable<http_response> post_logout(rest_call& c)
     line.address = c.peer;
     auto changed = co_await c.a.store.write([&](storage& s) { return s.change_user(c.who->username, change, line); });
     if (!changed)
-        co_return error_response(c.req, status::service_unavailable, "storage unavailable");
+        co_return storage_failure(c.req, changed.error());
     // Every token of the user stops working now; its open sockets close within a second.
     c.a.identities.check_soon();
     log::info("user '{}' logged out from {}: all of its tokens are revoked", c.who->username, c.peer);
@@ -156,7 +155,7 @@ net::awaitable<http_response> list_servers(rest_call& c)
 {
     auto servers = co_await c.a.store.read([](storage& s) { return s.list_servers(); });
     if (!servers)
-        co_return error_response(c.req, status::service_unavailable, "storage unavailable");
+        co_return storage_failure(c.req, servers.error());
     std::string body = "[";
     for (const auto& s : *servers) {
         if (body.size() > 1)
@@ -172,7 +171,7 @@ net::awaitable<http_response> get_server(rest_call& c)
 {
     auto server = co_await c.a.store.read([&](storage& s) { return s.find_server(c.path.server_id); });
     if (!server)
-        co_return error_response(c.req, status::service_unavailable, "storage unavailable");
+        co_return storage_failure(c.req, server.error());
     if (!*server)
         co_return error_response(c.req, status::not_found, "no such server");
     const bool online = c.a.agents.online(c.path.server_id);
@@ -194,7 +193,7 @@ net::awaitable<http_response> create_server(rest_call& c)
     const auto hash = hash_api_key(key);
     auto added = co_await c.a.store.write([&](storage& s) { return s.add_server(rec, hash); });
     if (!added)
-        co_return error_response(c.req, status::service_unavailable, "storage unavailable");
+        co_return storage_failure(c.req, added.error());
     log::info("user '{}' created server {} ('{}')", c.who->username, rec.id, rec.name);
     co_return json_response(c.req, status::created,
                    server_created_json(rec.id, rec.name, key, base64_encode(c.a.command_keys.public_key)));
@@ -204,11 +203,12 @@ net::awaitable<http_response> delete_server(rest_call& c)
 {
     // Close live sockets first, so no new sample of this server is queued after the delete.
     c.a.agents.close(c.path.server_id, "server deleted");
+    c.a.presence.forget_server(c.path.server_id);
     c.a.hub.forget_server(c.path.server_id);
     c.a.logs.forget_server(c.path.server_id);
     auto deleted = co_await c.a.store.write([&](storage& s) { return s.delete_server(c.path.server_id); });
     if (!deleted)
-        co_return error_response(c.req, status::service_unavailable, "storage unavailable");
+        co_return storage_failure(c.req, deleted.error());
     if (!*deleted)
         co_return error_response(c.req, status::not_found, "no such server");
     log::info("user '{}' deleted server {}", c.who->username, c.path.server_id);
@@ -221,7 +221,7 @@ net::awaitable<http_response> rotate_api_key(rest_call& c)
     const auto hash = hash_api_key(key);
     auto replaced = co_await c.a.store.write([&](storage& s) { return s.replace_api_key_hash(c.path.server_id, hash); });
     if (!replaced)
-        co_return error_response(c.req, status::service_unavailable, "storage unavailable");
+        co_return storage_failure(c.req, replaced.error());
     if (!*replaced)
         co_return error_response(c.req, status::not_found, "no such server");
     // The old key stops working now, and so does the connection it opened.
@@ -285,14 +285,14 @@ net::awaitable<http_response> get_metrics(rest_call& c)
         return out;
     });
     if (!body)
-        co_return error_response(c.req, status::service_unavailable, "storage unavailable");
+        co_return storage_failure(c.req, body.error());
     co_return json_response(c.req, status::ok, std::move(*body));
 }
 
 net::awaitable<http_response> get_health(rest_call& c)
 {
     co_return json_response(c.req, status::ok, fmt::format(R"({{"status":"healthy","agents_connected":{},"frontends_connected":{}}})",
-                                        c.a.agents.count(), c.a.hub.subscriber_count()));
+                                        c.a.agents.count(), c.a.presence.watcher_count()));
 }
 
 http_response json_response(const http_request& req, status s, std::string body)
@@ -313,6 +313,16 @@ http_response error_response(const http_request& req, status s, std::string_view
     return json_response(req, s, error_body(message));
 }
 
+http_response storage_failure(const http_request& req, const boost::system::error_code& ec)
+{
+    log::error("{} {}: storage failed: {}", std::string_view(req.method_string()), std::string_view(req.target()),
+               ec.message());
+    auto res = error_response(req, status::service_unavailable, "storage unavailable");
+    if (ec == storage_errc::busy)
+        res.set(boost::beast::http::field::retry_after, "1");
+    return res;
+}
+
 http_response no_content(const http_request& req)
 {
     http_response res{status::no_content, req.version()};
@@ -324,7 +334,7 @@ net::awaitable<std::optional<http_response>> server_missing(app& a, const http_r
 {
     auto server = co_await a.store.read([&](storage& s) { return s.find_server(id); });
     if (!server)
-        co_return error_response(req, status::service_unavailable, "storage unavailable");
+        co_return storage_failure(req, server.error());
     if (!*server)
         co_return error_response(req, status::not_found, "no such server");
     co_return std::nullopt;

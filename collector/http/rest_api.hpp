@@ -42,6 +42,10 @@ net::awaitable<http_response> handle_with(rest_call& c)
 // A JSON response with the headers every API response carries.
 http_response json_response(const http_request& req, boost::beast::http::status status, std::string body);
 http_response error_response(const http_request& req, boost::beast::http::status status, std::string_view message);
+// The one answer to a storage failure (storage_errc at the storage boundary, HTTP here): 503
+// {"error":"storage unavailable"}, with Retry-After: 1 when the database was busy. Logged here
+// with the request line, so handlers do not log it again.
+http_response storage_failure(const http_request& req, const boost::system::error_code& ec);
 // 204 No Content, keeping the request's keep-alive.
 http_response no_content(const http_request& req);
 

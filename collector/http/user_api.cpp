@@ -105,7 +105,7 @@ net::awaitable<storage_result<user_change_result>> user_request::commit(const us
 std::optional<http_response> user_request::refusal(const storage_result<user_change_result>& r) const
 {
     if (!r)
-        return error(status::service_unavailable, "storage unavailable");
+        return storage_failure(req_, r.error());
     switch (r->status) {
     case user_change_status::done: return std::nullopt;
     case user_change_status::not_found: return error(status::not_found, "no such user");
@@ -118,7 +118,7 @@ net::awaitable<http_response> user_request::list()
 {
     auto users = co_await a_.store.read([](storage& s) { return s.list_users(); });
     if (!users)
-        co_return error(status::service_unavailable, "storage unavailable");
+        co_return storage_failure(req_, users.error());
     std::string body = "[";
     for (const auto& u : *users) {
         if (body.size() > 1)
@@ -148,7 +148,7 @@ net::awaitable<http_response> user_request::create()
     if (!added && added.error() == make_error_code(storage_errc::already_exists))
         co_return error(status::conflict, "a user of that name exists");
     if (!added)
-        co_return error(status::service_unavailable, "storage unavailable");
+        co_return storage_failure(req_, added.error());
     log::info("user '{}' created user '{}' with role {}", who_.username, user.username, role_name(user.role));
     co_return json(status::created, user_json(user, false));
 }

@@ -54,14 +54,4 @@ void agent_registry::close(const std::string& server_id, const std::string& reas
         p->close_policy(reason);
 }
 
-void agent_registry::close_all()
-{
-    std::vector<std::shared_ptr<agent_link>> live;
-    for (auto& [id, w] : links_)
-        if (auto p = w.lock())
-            live.push_back(std::move(p));
-    for (auto& p : live)
-        p->close_going_away();
-}
-
 } // namespace corvid::collector

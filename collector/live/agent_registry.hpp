@@ -2,7 +2,7 @@
 // The agent connections that are live right now, one per server. A server is "online" while its
 // agent has a session here. A second connection with the same key replaces the first (the first is
 // usually a half-open leftover of a restarted agent). Key rotation and deletion close a server's
-// session through this registry.
+// session through this registry; shutdown closes it through the connection group.
 // io thread only.
 #include <map>
 #include <memory>
@@ -16,7 +16,6 @@ public:
     virtual ~agent_link() = default;
     // Ends the session: close code 1008 with `reason` (key rotated, server deleted, replaced).
     virtual void close_policy(std::string reason) = 0;
-    virtual void close_going_away() = 0; // collector shutting down (1001)
     virtual std::int64_t last_seen_ms() const = 0;
     // Queues a frame for the agent (a signed command). False when the session is closing or its
     // queue is full; the frame was not queued.
@@ -33,7 +32,6 @@ public:
     std::shared_ptr<agent_link> find(const std::string& server_id) const;
     std::optional<std::int64_t> last_seen_ms(const std::string& server_id) const;
     void close(const std::string& server_id, const std::string& reason);
-    void close_all();
     std::size_t count() const { return links_.size(); }
 
 private:

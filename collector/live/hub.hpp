@@ -1,9 +1,10 @@
 #pragma once
-// Fan-out of live data to frontend sockets, per server. The hub holds subscribers by weak
-// reference (a session that ends simply disappears), remembers each server's newest published
-// sample (the snapshot a new subscriber gets, and the bar a sample must pass to be published: one
-// not newer than it is a replay, stored but not live), and counts frontends for /health.
-// A subscriber must never block the hub: deliver() only queues (see frontend_session).
+// Fan-out of live samples to the sockets that subscribe to them, per server. The hub holds
+// subscribers by weak reference (a session that ends simply disappears) and remembers each
+// server's newest published sample (the snapshot a new subscriber gets, and the bar a sample must
+// pass to be published: one not newer than it is a replay, stored but not live). Status, closing
+// and counting every operator socket are presence's (presence.hpp).
+// A subscriber must never block the hub: deliver_sample() only queues (see frontend_session).
 // io thread only.
 #include <map>
 #include <memory>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "collector/live/live_sample.hpp"
+#include "collector/live/watchers.hpp"
 
 namespace corvid::collector {
 
@@ -19,33 +21,25 @@ class live_subscriber {
 public:
     virtual ~live_subscriber() = default;
     virtual void deliver_sample(const live_sample_ptr& sample) = 0;
-    virtual void deliver_status(const std::shared_ptr<const std::string>& status_message) = 0;
-    virtual void close_going_away() = 0; // collector shutting down, or the server was deleted
 };
 
 class hub {
 public:
-    void join(const std::string& server_id, std::weak_ptr<live_subscriber> s);
-    void leave(const std::string& server_id, const live_subscriber* s);
+    void join(const std::string& server_id, std::weak_ptr<live_subscriber> s) { subscribers_.join(server_id, std::move(s)); }
+    void leave(const std::string& server_id, const live_subscriber* s) { subscribers_.leave(server_id, s); }
 
     // Publishes `sample` if it is newer than the newest published for that server; else ignores it.
     void publish_sample(const std::string& server_id, const live_sample_ptr& sample);
-    void publish_status(const std::string& server_id, bool online, std::optional<std::int64_t> last_seen_ms);
     live_sample_ptr latest(const std::string& server_id) const;
 
-    // The server was deleted: subscribers are closed and its state forgotten.
+    // The server was deleted: its subscribers and newest sample are forgotten (presence closes
+    // the sockets).
     void forget_server(const std::string& server_id);
-    void close_all();
-    std::size_t subscriber_count() const;
+    std::size_t subscriber_count() const { return subscribers_.count(); }
 
 private:
-    struct topic {
-        std::vector<std::weak_ptr<live_subscriber>> subscribers;
-        live_sample_ptr latest;
-    };
-    template <class F> void for_each(const std::string& server_id, F f);
-
-    std::map<std::string, topic, std::less<>> topics_;
+    watchers_by_server<live_subscriber> subscribers_;
+    std::map<std::string, live_sample_ptr, std::less<>> latest_;
 };
 
 } // namespace corvid::collector

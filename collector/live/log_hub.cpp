@@ -82,54 +82,12 @@ void log_outbox::drop_up_to(std::int64_t max_id)
     });
 }
 
-void log_hub::join(const std::string& server_id, std::weak_ptr<log_subscriber> s)
-{
-    subscribers_[server_id].push_back(std::move(s));
-}
-
-void log_hub::leave(const std::string& server_id, const log_subscriber* s)
-{
-    auto it = subscribers_.find(server_id);
-    if (it == subscribers_.end())
-        return;
-    std::erase_if(it->second, [s](const std::weak_ptr<log_subscriber>& w) {
-        auto p = w.lock();
-        return !p || p.get() == s;
-    });
-    if (it->second.empty())
-        subscribers_.erase(it);
-}
-
-bool log_hub::has_subscribers(const std::string& server_id) const
-{
-    auto it = subscribers_.find(server_id);
-    return it != subscribers_.end()
-           && std::any_of(it->second.begin(), it->second.end(), [](const auto& w) { return !w.expired(); });
-}
-
 void log_hub::publish(const std::string& server_id, const std::vector<live_log_ptr>& entries)
 {
-    auto it = subscribers_.find(server_id);
-    if (it == subscribers_.end() || entries.empty())
+    if (entries.empty())
         return;
-    // Copy first: a delivery may end a session, which calls leave() and edits the list.
-    std::vector<std::shared_ptr<log_subscriber>> live;
-    for (auto& w : it->second)
-        if (auto p = w.lock())
-            live.push_back(std::move(p));
-    for (auto& p : live)
-        p->deliver_logs(entries);
-}
-
-void log_hub::forget_server(const std::string& server_id) { subscribers_.erase(server_id); }
-
-std::size_t log_hub::subscriber_count() const
-{
-    std::size_t n = 0;
-    for (const auto& [id, subs] : subscribers_)
-        n += static_cast<std::size_t>(
-            std::count_if(subs.begin(), subs.end(), [](const auto& w) { return !w.expired(); }));
-    return n;
+    for (const auto& s : subscribers_.live(server_id))
+        s->deliver_logs(entries);
 }
 
 } // namespace corvid::collector

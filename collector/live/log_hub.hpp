@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/live/watchers.hpp"
 #include "collector/storage/log_search.hpp"
 #include "collector/storage/storage.hpp"
 #include "proto/codec.hpp"
@@ -97,17 +98,17 @@ public:
 
 class log_hub {
 public:
-    void join(const std::string& server_id, std::weak_ptr<log_subscriber> s);
-    void leave(const std::string& server_id, const log_subscriber* s);
+    void join(const std::string& server_id, std::weak_ptr<log_subscriber> s) { subscribers_.join(server_id, std::move(s)); }
+    void leave(const std::string& server_id, const log_subscriber* s) { subscribers_.leave(server_id, s); }
     // Whether publishing for this server reaches anyone (saves encoding entries nobody reads).
-    bool has_subscribers(const std::string& server_id) const;
+    bool has_subscribers(const std::string& server_id) const { return subscribers_.any(server_id); }
     void publish(const std::string& server_id, const std::vector<live_log_ptr>& entries);
-    // The server was deleted (its sockets are closed through the metrics hub).
-    void forget_server(const std::string& server_id);
-    std::size_t subscriber_count() const;
+    // The server was deleted (presence closes its sockets).
+    void forget_server(const std::string& server_id) { subscribers_.forget(server_id); }
+    std::size_t subscriber_count() const { return subscribers_.count(); }
 
 private:
-    std::map<std::string, std::vector<std::weak_ptr<log_subscriber>>, std::less<>> subscribers_;
+    watchers_by_server<log_subscriber> subscribers_;
 };
 
 } // namespace corvid::collector

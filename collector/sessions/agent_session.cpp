@@ -15,17 +15,13 @@
 namespace corvid::collector {
 namespace {
 constexpr auto auth_deadline = std::chrono::seconds(10);
-constexpr auto write_deadline = std::chrono::seconds(10);
-constexpr std::size_t max_outgoing = 4096; // acks and errors; an agent this far behind is not reading
-constexpr std::string_view rate_limited_code = "rate_limit_exceeded";
-
-std::string rate_limited_frame(std::uint32_t retry_after_s)
-{
-    return proto::encode(proto::error{std::string(rate_limited_code),
-                                      fmt::format("more than {} messages/s (burst {}); message dropped, connection closed",
-                                                  agent_message_rate.rate_per_s, agent_message_rate.burst),
-                                      retry_after_s});
-}
+// Acks, errors and signed commands: an agent 4096 frames or 16 MiB behind is not reading.
+// agent_message_rate closes at the first refusal (see there why).
+constexpr session_limits agent_limits{.max_frames = 4096,
+                                      .max_bytes = 16 * 1024 * 1024,
+                                      .rate = &agent_message_rate,
+                                      .on_rate_close = close_mode::drain,
+                                      .at_shutdown = close_mode::drain};
 
 // Why a sample or log entry taken at `timestamp_ms` is not stored, if it is not: more than
 // proto::max_clock_ahead_ms ahead of this clock, or older than the retention would keep.
@@ -55,44 +51,22 @@ void record_seen(app& a, std::string id, std::int64_t when, std::string hostname
 } // namespace
 
 agent_session::agent_session(app& a, std::unique_ptr<ws_connection> conn)
-    : app_(a), conn_(std::move(conn)), wake_(a.io)
+    : ws_session(a.io, std::move(conn), a.connections, agent_limits), app_(a)
 {
+    set_label(fmt::format("agent connection from {}", connection().remote_address()));
 }
 
-void agent_session::send(std::string frame)
-{
-    if (close_code_)
-        return;
-    if (outgoing_.size() >= max_outgoing) {
-        log::warn("agent {} ({}) is not reading its socket; disconnecting", server_id_, conn_->remote_address());
-        conn_->abort();
-        return;
-    }
-    outgoing_.push_back(std::move(frame));
-    wake_.cancel();
-}
+bool agent_session::send_frame(std::string frame) { return offer(make_frame(std::move(frame))); }
 
-bool agent_session::send_frame(std::string frame)
+void agent_session::reject(std::string code, std::string message)
 {
-    if (close_code_ || outgoing_.size() >= max_outgoing)
-        return false;
-    send(std::move(frame));
-    return true;
-}
-
-void agent_session::send_error(std::string code, std::string message)
-{
-    log::warn("agent {} ({}): {}: {}", server_id_.empty() ? "-" : server_id_, conn_->remote_address(), code, message);
-    send(proto::encode(proto::error{std::move(code), std::move(message), std::nullopt}));
+    log::warn("{}: {}: {}", label(), code, message);
+    send_error(std::move(code), std::move(message));
 }
 
 void agent_session::request_close(std::uint16_t code, std::string reason)
 {
-    if (close_code_)
-        return;
-    close_code_ = code;
-    close_reason_ = std::move(reason);
-    wake_.cancel();
+    close(code, std::move(reason), close_mode::drain);
 }
 
 void agent_session::close_policy(std::string reason)
@@ -101,31 +75,21 @@ void agent_session::close_policy(std::string reason)
     request_close(close_code::policy_violation, std::move(reason));
 }
 
-void agent_session::close_going_away() { request_close(close_code::going_away, "collector shutting down"); }
-
 net::awaitable<bool> agent_session::authenticate()
 {
-    auto first = co_await (conn_->read() || abort_after(*conn_, auth_deadline));
-    if (first.index() == 0 && std::get<0>(first).ec == make_error_code(ws_errc::binary_frame)) {
-        // A first message that is not auth (PROTOCOL.md, section 3), not a lost link.
-        co_await refuse_and_close(*conn_, "invalid_message", "the first frame must be {\"type\":\"auth\",…}");
+    auto first = co_await read_first_frame(auth_deadline, "invalid_message",
+                                           "the first frame must be {\"type\":\"auth\",…}");
+    if (!first)
         co_return false;
-    }
-    if (first.index() != 0 || std::get<0>(first).ec) {
-        log::info("agent connection from {} sent no auth frame within {} s", conn_->remote_address(),
-                  auth_deadline.count());
-        conn_->abort();
-        co_return false;
-    }
-    auto msg = proto::decode_from_agent(std::get<0>(first).text);
+    auto msg = proto::decode_from_agent(*first);
     if (!msg) {
-        log::warn("agent connection from {}: invalid first frame: {}", conn_->remote_address(), msg.error().message);
-        co_await refuse_and_close(*conn_, "invalid_message", msg.error().message);
+        log::warn("agent connection from {}: invalid first frame: {}", connection().remote_address(), msg.error().message);
+        co_await refuse_and_close(connection(), "invalid_message", msg.error().message);
         co_return false;
     }
     auto* auth = std::get_if<proto::auth_request>(&*msg);
     if (!auth) {
-        co_await refuse_and_close(*conn_, "invalid_message", "the first frame must be {\"type\":\"auth\",…}");
+        co_await refuse_and_close(connection(), "invalid_message", "the first frame must be {\"type\":\"auth\",…}");
         co_return false;
     }
     std::optional<server_record> server;
@@ -133,33 +97,32 @@ net::awaitable<bool> agent_session::authenticate()
         const auto hash = hash_api_key(auth->api_key);
         auto found = co_await app_.store.read([&](storage& s) { return s.find_server_by_key_hash(hash); });
         if (!found) {
-            log::error("agent authentication from {}: storage error: {}", conn_->remote_address(), found.error().message());
-            co_await refuse_and_close(*conn_, "internal_error", "storage unavailable, try again later");
+            log::error("agent authentication from {}: storage error: {}", connection().remote_address(), found.error().message());
+            co_await refuse_and_close(connection(), "internal_error", "storage unavailable, try again later");
             co_return false;
         }
         server = std::move(*found);
     }
     if (!server) {
         // The key itself is never logged.
-        log::warn("agent authentication failed from {} (hostname '{}')", conn_->remote_address(), auth->hostname);
-        co_await refuse_and_close(*conn_, "auth_failed", "Invalid or inactive API key");
+        log::warn("agent authentication failed from {} (hostname '{}')", connection().remote_address(), auth->hostname);
+        co_await refuse_and_close(connection(), "auth_failed", "Invalid or inactive API key");
         co_return false;
     }
     server_id_ = server->id;
     // Three intervals and a little slack (PROTOCOL.md 3.9); agents that do not say their interval
     // are left to the WebSocket idle timeout.
     if (auth->interval_s)
-        silence_limit_ = std::chrono::seconds(3 * *auth->interval_s + 2);
+        set_read_deadline(std::chrono::seconds(3 * *auth->interval_s + 2));
     hostname_ = auth->hostname;
     agent_version_ = auth->agent_version;
+    set_label(fmt::format("agent {} ({})", server_id_, connection().remote_address()));
     const std::string welcome = proto::encode(proto::auth_success{server_id_, "Connected successfully"});
-    auto sent = co_await (conn_->write(welcome) || abort_after(*conn_, write_deadline));
-    if (sent.index() != 0 || std::get<0>(sent)) {
-        conn_->abort();
+    const bool sent = co_await write_now(welcome);
+    if (!sent)
         co_return false;
-    }
     log::info("agent for server {} ('{}', {}) connected from {}, version {}", server_id_, server->name, hostname_,
-              conn_->remote_address(), agent_version_);
+              connection().remote_address(), agent_version_);
     co_return true;
 }
 
@@ -170,101 +133,67 @@ net::awaitable<void> agent_session::run()
         co_return;
     last_seen_ms_ = now_unix_ms();
     app_.agents.add(server_id_, weak_from_this());
-    app_.hub.publish_status(server_id_, true, last_seen_ms_);
+    app_.presence.publish_status(server_id_, true, last_seen_ms_);
     record_seen(app_, server_id_, last_seen_ms_, hostname_, agent_version_);
 
-    co_await (read_loop() || write_loop());
-    conn_->abort();
+    co_await serve();
     for (auto& lost : app_.commands.on_link_closed(this))
         record_outcome(app_, std::move(lost), "collector", "the agent disconnected before the command finished");
 
     app_.agents.remove(server_id_, this);
     if (!app_.agents.online(server_id_)) {
-        app_.hub.publish_status(server_id_, false, last_seen_ms_);
+        app_.presence.publish_status(server_id_, false, last_seen_ms_);
         log::info("agent for server {} disconnected", server_id_);
     }
     record_seen(app_, server_id_, last_seen_ms_, hostname_, agent_version_);
 }
 
-net::awaitable<void> agent_session::read_loop()
+net::awaitable<void> agent_session::on_frame(ws_read_result& r)
 {
-    message_rate_limiter rate(agent_message_rate, limit_clock::now());
-    for (;;) {
-        // A half-open link (frozen NAT, pulled cable) sends nothing: after three of the agent's
-        // intervals without a frame the session ends and the server shows offline.
-        auto next = co_await (conn_->read() || abort_after(*conn_, silence_limit_));
-        if (next.index() != 0) {
-            log::warn("agent {} ({}) sent nothing for {} s; dropping the connection", server_id_,
-                      conn_->remote_address(), silence_limit_.count());
+    if (r.ec) { // a binary frame
+        reject("invalid_message", r.ec.message());
+        co_return;
+    }
+    last_seen_ms_ = now_unix_ms();
+    auto msg = proto::decode_from_agent(r.text);
+    if (!msg) {
+        reject("invalid_message", msg.error().message);
+        co_return;
+    }
+    if (auto* m = std::get_if<proto::metrics>(&*msg)) {
+        if (r.text.size() > proto::max_sample_frame_bytes) {
+            // Not acked, and nothing after it is handled: acks are cumulative.
+            reject("message_too_big", fmt::format("a metrics message is at most {} bytes, this one has {}",
+                                                  proto::max_sample_frame_bytes, r.text.size()));
+            request_close(close_code::too_big, "sample too large");
             co_return;
         }
-        auto r = std::move(std::get<0>(next));
-        const bool binary = r.ec == make_error_code(ws_errc::binary_frame);
-        if (r.ec && !binary) {
-            log::debug("agent {} read ended: {}", server_id_, r.ec.message());
-            co_return;
-        }
-        // Closing: nothing more is handled, so no sample read after one that was refused is acked
-        // (acks are cumulative: that would lose the refused one).
-        if (close_code_)
-            continue;
-        const auto now = limit_clock::now();
-        if (rate.on_message(now) != rate_verdict::allow) {
-            // agent_message_rate closes at the first refusal (see there why).
-            const auto wait = rate.retry_after_s(now);
-            log::warn("agent {} ({}) sends more than {} messages/s (burst {}); closing", server_id_,
-                      conn_->remote_address(), agent_message_rate.rate_per_s, agent_message_rate.burst);
-            std::string frame = rate_limited_frame(wait);
-            send(std::move(frame));
-            std::string reason(rate_limited_code);
-            request_close(close_code::policy_violation, std::move(reason));
-            continue;
-        }
-        if (binary) {
-            send_error("invalid_message", r.ec.message());
-            continue;
-        }
-        last_seen_ms_ = now_unix_ms();
-        auto msg = proto::decode_from_agent(r.text);
-        if (!msg) {
-            send_error("invalid_message", msg.error().message);
-            continue;
-        }
-        if (auto* m = std::get_if<proto::metrics>(&*msg)) {
-            if (r.text.size() > proto::max_sample_frame_bytes) {
-                // Not acked, and nothing after it is handled: acks are cumulative.
-                send_error("message_too_big", fmt::format("a metrics message is at most {} bytes, this one has {}",
-                                                          proto::max_sample_frame_bytes, r.text.size()));
-                request_close(close_code::too_big, "sample too large");
-                continue;
-            }
-            co_await on_metrics(*m); // by reference: no temporary in the co_await (README, GCC 12)
-        } else if (auto* batch = std::get_if<proto::log_batch>(&*msg)) {
-            co_await on_logs(*batch);
-        } else if (auto* g = std::get_if<proto::gap>(&*msg)) {
-            co_await on_gap(*g);
-        } else if (std::holds_alternative<proto::ping>(*msg)) {
-            send(proto::encode(proto::pong{now_unix_ms()}));
-        } else if (std::holds_alternative<proto::auth_request>(*msg)) {
-            send_error("invalid_message", "already authenticated");
-        } else if (auto* e = std::get_if<proto::error>(&*msg)) {
-            log::warn("agent {} reported an error: {} ({})", server_id_, e->message, e->code);
-        } else {
-            on_command_message(*msg);
-        }
+        co_await on_metrics(*m); // by reference: no temporary in the co_await (README, GCC 12)
+    } else if (auto* batch = std::get_if<proto::log_batch>(&*msg)) {
+        co_await on_logs(*batch);
+    } else if (auto* g = std::get_if<proto::gap>(&*msg)) {
+        co_await on_gap(*g);
+    } else if (std::holds_alternative<proto::ping>(*msg)) {
+        send_pong();
+    } else if (std::holds_alternative<proto::auth_request>(*msg)) {
+        reject("invalid_message", "already authenticated");
+    } else if (auto* e = std::get_if<proto::error>(&*msg)) {
+        log::warn("agent {} reported an error: {} ({})", server_id_, e->message, e->code);
+    } else {
+        on_command_message(*msg);
     }
 }
 
 net::awaitable<void> agent_session::on_metrics(proto::metrics& m)
 {
     if (m.server_id != server_id_) {
-        send_error("invalid_message", "metrics.server_id does not match the authenticated server");
+        reject("invalid_message", "metrics.server_id does not match the authenticated server");
         co_return;
     }
     if (auto why = out_of_range(m.data.timestamp_ms, app_.config.retention_days)) {
         // Acked, so the agent's spool moves on, but not stored: kept, a year-9999 sample would
         // stand after every real one forever (issue 12.8). The agent logs the error.
-        send_error("timestamp_out_of_range", fmt::format("sample {} not stored: {}", m.seq, *why));
+        reject("timestamp_out_of_range", fmt::format("sample {} not stored: {}", m.seq, *why));
         co_await ack_in_order(m.seq, "metrics");
         co_return;
     }
@@ -309,7 +238,7 @@ net::awaitable<void> agent_session::on_logs(proto::log_batch& batch)
         return true;
     });
     if (refused > 0) {
-        send_error("timestamp_out_of_range", fmt::format("log batch {}: {} entries not stored; the first: {}",
+        reject("timestamp_out_of_range", fmt::format("log batch {}: {} entries not stored; the first: {}",
                                                          batch.seq, refused, first_refusal));
         if (batch.entries.empty()) {
             co_await ack_in_order(batch.seq, "logs");
@@ -407,26 +336,6 @@ void agent_session::on_command_message(proto::from_agent& msg)
             record_outcome(app_, std::move(*outcome), "agent", d->message);
         else
             record_late_result(app_, server_id_, std::move(*d));
-    }
-}
-
-net::awaitable<void> agent_session::write_loop()
-{
-    for (;;) {
-        if (!outgoing_.empty()) {
-            auto sent = co_await (conn_->write(outgoing_.front()) || abort_after(*conn_, write_deadline));
-            if (sent.index() != 0 || std::get<0>(sent)) {
-                conn_->abort();
-                co_return;
-            }
-            outgoing_.pop_front();
-        } else if (close_code_) {
-            co_await (conn_->close(close_code_, close_reason_) || abort_after(*conn_, write_deadline));
-            conn_->abort();
-            co_return;
-        } else {
-            co_await wait_for_wake(wake_);
-        }
     }
 }
 

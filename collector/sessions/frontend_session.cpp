@@ -6,7 +6,6 @@
 
 namespace corvid::collector {
 namespace {
-constexpr auto write_deadline = std::chrono::seconds(10);
 constexpr std::int64_t max_history_s = 86400;
 constexpr std::size_t max_history_samples = 20000;
 // And at most this much stored sample JSON (issue 12.8): a history message stays around 8 MiB
@@ -28,6 +27,8 @@ void frontend_session::deliver_sample(const live_sample_ptr& sample)
 
 net::awaitable<void> frontend_session::on_joined()
 {
+    // By static_pointer_cast: enable_shared_from_this lives in frontend_socket.
+    app_.hub.join(server_id_, std::static_pointer_cast<frontend_session>(shared_from_this()));
     // The snapshot goes out before anything else; frontend_socket sends the status next.
     live_sample_ptr latest = app_.hub.latest(server_id_);
     if (!latest) {
@@ -43,10 +44,12 @@ net::awaitable<void> frontend_session::on_joined()
     if (!latest)
         co_return;
     const auto frame = latest->message(mask_);
-    auto sent = co_await (conn_->write(*frame) || abort_after(*conn_, write_deadline));
-    if (sent.index() == 0 && !std::get<0>(sent))
+    const bool sent = co_await write_now(*frame);
+    if (sent)
         last_sample_ts_ = latest->timestamp_ms();
 }
+
+void frontend_session::on_left() { app_.hub.leave(server_id_, this); }
 
 net::awaitable<void> frontend_session::on_message(std::string_view text)
 {
@@ -105,7 +108,7 @@ net::awaitable<void> frontend_session::on_subscribe(const proto::subscribe& sub)
         send_error("internal_error", "history is unavailable right now");
         co_return;
     }
-    send(shared(std::move(*encoded)));
+    send(std::move(*encoded));
 }
 
 frontend_socket::data_step frontend_session::next_data()

@@ -10,20 +10,21 @@
 #include <memory>
 #include <string>
 
+#include "collector/live/hub.hpp"
 #include "collector/sessions/frontend_socket.hpp"
 #include "proto/codec.hpp"
 
 namespace corvid::collector {
 
-class frontend_session final : public frontend_socket {
+class frontend_session final : public frontend_socket, public live_subscriber {
 public:
     frontend_session(app& a, std::unique_ptr<ws_connection> conn, std::string server_id);
 
     void deliver_sample(const live_sample_ptr& sample) override;
 
 private:
-    net::awaitable<void> on_joined() override; // the snapshot
-    void on_left() override {}
+    net::awaitable<void> on_joined() override; // joins the hub; the snapshot
+    void on_left() override;
     net::awaitable<void> on_message(std::string_view text) override;
     data_step next_data() override;
     net::awaitable<void> on_subscribe(const proto::subscribe& sub);

@@ -103,7 +103,7 @@ net::awaitable<void> log_session::on_subscribe(const proto::log_subscribe& sub)
     std::int64_t max_id = 0;
     for (auto& r : *loaded) {
         const auto level = static_cast<proto::log_level>(std::clamp(r.level, 0, 5));
-        auto frame = shared(proto::encode_frontend_log(proto::log_entry{
+        auto frame = make_frame(proto::encode_frontend_log(proto::log_entry{
             r.timestamp_ms, std::string(proto::log_level_name(level)), std::move(r.source), std::move(r.message),
             r.truncated}));
         if (bytes + frame->size() > max_history_bytes && !frames.empty())

@@ -24,7 +24,6 @@ public:
     log_session(app& a, std::unique_ptr<ws_connection> conn, std::string server_id);
 
     void deliver_logs(const std::vector<live_log_ptr>& entries) override;
-    void deliver_sample(const live_sample_ptr&) override {} // the metrics hub's samples are not for this socket
 
 private:
     net::awaitable<void> on_joined() override;

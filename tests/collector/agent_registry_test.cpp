@@ -8,11 +8,9 @@ using namespace corvid::collector;
 namespace {
 struct fake_link final : agent_link {
     std::vector<std::string> closed;
-    int going_away = 0;
     std::int64_t seen = 42;
     std::vector<std::string> sent;
     void close_policy(std::string reason) override { closed.push_back(std::move(reason)); }
-    void close_going_away() override { ++going_away; }
     std::int64_t last_seen_ms() const override { return seen; }
     bool send_frame(std::string frame) override
     {
@@ -43,7 +41,7 @@ TEST_SUITE("collector.agent_registry")
         CHECK(r.count() == 0);
     }
 
-    TEST_CASE("agent_registry: close, close_all and last_seen")
+    TEST_CASE("agent_registry: close and last_seen")
     {
         agent_registry r;
         auto a = std::make_shared<fake_link>();
@@ -55,8 +53,5 @@ TEST_SUITE("collector.agent_registry")
         r.close("A", "API key rotated");
         CHECK(a->closed == std::vector<std::string>{"API key rotated"});
         CHECK(b->closed.empty());
-        r.close_all();
-        CHECK(a->going_away == 1);
-        CHECK(b->going_away == 1);
     }
 }

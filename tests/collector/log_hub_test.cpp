@@ -53,7 +53,7 @@ TEST_SUITE("collector.log_hub")
         CHECK(e->frame().get() == e->frame().get());
     }
 
-    TEST_CASE("log_hub: a subscriber gets only its server's entries, in order; gone ones are skipped")
+    TEST_CASE("log_hub: a subscriber gets only its server's entries, in order, gone ones are skipped")
     {
         log_hub h;
         auto a = std::make_shared<subscriber>();
@@ -164,7 +164,7 @@ TEST_SUITE("collector.log_hub")
         CHECK(params == std::vector<std::string>{"abc", "d", "e"});
     }
 
-    TEST_CASE("log_outbox: bounded by entries; when full it counts, then reports the loss once drained")
+    TEST_CASE("log_outbox: bounded by entries, when full it counts, then reports the loss once drained")
     {
         log_outbox box(log_outbox::limits{3, 1 << 20});
         std::vector<live_log_ptr> logs;
@@ -188,7 +188,7 @@ TEST_SUITE("collector.log_hub")
         CHECK_FALSE(box.has_frame());
     }
 
-    TEST_CASE("log_outbox: bounded by bytes; one large entry still fits an empty queue")
+    TEST_CASE("log_outbox: bounded by bytes, one large entry still fits an empty queue")
     {
         const auto big = make_log(1, std::string(3000, 'x'));
         const auto small = make_log(2, "y");
@@ -202,7 +202,7 @@ TEST_SUITE("collector.log_hub")
         CHECK(box.bytes() == small->frame()->size());
     }
 
-    TEST_CASE("log_outbox: clear forgets entries and losses; drop_up_to removes what history sent")
+    TEST_CASE("log_outbox: clear forgets entries and losses, drop_up_to removes what history sent")
     {
         log_outbox box(log_outbox::limits{2, 1 << 20});
         box.push(make_log(1, "a"));
