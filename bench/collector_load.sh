@@ -107,6 +107,8 @@ data_dir = "$dir"
 log_level = "info"
 sqlite_synchronous = "normal"
 write_queue_samples = 10000
+# Every simulated agent and subscriber comes from 127.0.0.1: lift the per-address bound.
+max_connections_per_address = 100000
 EOF
   "$collector" serve --config "$dir/collector.toml" > "$dir/stdout" 2> "$out/$name.collector.log" &
   collector_pid=$!
