@@ -111,8 +111,7 @@ net::awaitable<dispatch_result> dispatch_command(app& a, const dispatch_request&
     const auto dispatched = audit_line(c, c.issued_by, c.client_address,
                                        c.kind == "docker" ? "docker.dispatched" : "command.dispatched", c.command);
     auto added = co_await a.store.write([&](storage& s) { return s.add_command(c, dispatched); });
-    if (!added) {
-        log::error("cannot record command for server {}: {}", c.server_id, added.error().message());
+    if (!added) { // logged with the request by storage_failure
         result.status = dispatch_status::storage_error;
         result.storage_error = added.error();
         co_return result;

@@ -63,11 +63,11 @@ TEST_SUITE("collector.connection_group")
         REQUIRE(group.spawn(polite_member(group, b)));
         io.poll();
         CHECK(group.size() == 2);
-        const auto took = run_stop(io, group, 10s);
+        const auto took = run_stop(io, group, std::chrono::hours(1));
         CHECK(a.ended);
         CHECK(b.ended);
         CHECK(group.size() == 0);
-        CHECK(took < 5s); // it did not wait for the deadline: no polling, no timer ran out
+        CHECK(took < std::chrono::minutes(1)); // it did not wait for the hour's deadline
     }
 
     TEST_CASE("connection_group: at the deadline a member that ignores its hook is cancelled and stop returns")
